@@ -1,0 +1,28 @@
+/*
+ * period: the reporting periods feeds use, a calendar month "YYYY-MM" or a
+ * day "YYYY-MM-DD", and their ordering key. A period's key sorts a month
+ * just before its own days: 2025-01 is 20250100, 2025-01-31 is 20250131.
+ */
+#ifndef INGOT_PERIOD_H
+#define INGOT_PERIOD_H
+
+#include <stdint.h>
+
+struct period {
+    int year;
+    int month;
+    int day; /* 1..31, or 0 for the whole month */
+};
+
+/* Parses "YYYY-MM" or "YYYY-MM-DD" (a real date, year 1..9999) into *out.
+ * Returns 0, or -1 when malformed or impossible. */
+int period_parse(const char *s, struct period *out);
+
+int32_t period_key(const struct period *p);
+struct period period_from_key(int32_t key);
+/* 00:00 UTC of the period's first day, in Unix seconds. */
+int64_t period_start(const struct period *p);
+/* Formats as the feed spells it; buf holds at least 11 bytes. */
+void period_format(const struct period *p, char *buf, unsigned long size);
+
+#endif
