@@ -1,0 +1,59 @@
+/*
+ * number: the strict decimal grammar, checked by hand, then strtod for a
+ * correctly rounded value.
+ */
+#include "number.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Index just past an optional sign at s[i]. */
+static size_t skip_sign(const char *s, size_t len, size_t i)
+{
+    return i < len && (s[i] == '+' || s[i] == '-') ? i + 1 : i;
+}
+
+/* Index just past the run of digits at s[i]; equal to i when there is none. */
+static size_t skip_digits(const char *s, size_t len, size_t i)
+{
+    while (i < len && s[i] >= '0' && s[i] <= '9')
+        i++;
+    return i;
+}
+
+int number_parse(const char *s, size_t len, double *out)
+{
+    if (len > NUMBER_MAX_LEN)
+        return -1;
+    size_t i = skip_sign(s, len, 0);
+    size_t end = skip_digits(s, len, i);
+    if (end == i)
+        return -1;
+    i = end;
+    if (i < len && s[i] == '.') {
+        end = skip_digits(s, len, ++i);
+        if (end == i)
+            return -1;
+        i = end;
+    }
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        i = skip_sign(s, len, i + 1);
+        end = skip_digits(s, len, i);
+        if (end == i)
+            return -1;
+        i = end;
+    }
+    if (i != len)
+        return -1;
+
+    /* The grammar is checked, so strtod reads all of the copy. */
+    char text[NUMBER_MAX_LEN + 1];
+    memcpy(text, s, len);
+    text[len] = '\0';
+    double value = strtod(text, NULL);
+    if (isinf(value))
+        return -1;
+    *out = value;
+    return 0;
+}

@@ -1,0 +1,95 @@
+/*
+ * test_number: the strict decimal number parser.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <string.h>
+
+#include "number.h"
+
+static void test_accepts_decimal_forms(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        double value;
+    } cases[] = {
+        {"0", 0},          {"42", 42},         {"-42", -42},        {"+42", 42},
+        {"007", 7},        {"9800.5", 9800.5}, {"-0.25", -0.25},    {"1e3", 1000},
+        {"1E+3", 1000},    {"25e-2", 0.25},    {"1.5e2", 150},      {"0.1", 0.1},
+        {"1e308", 1e308},  {"123456789012345678901234567890", 1.2345678901234568e29},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        double out = -1;
+        assert_int_equal(number_parse(cases[i].text, strlen(cases[i].text), &out), 0);
+        assert_true(out == cases[i].value);
+    }
+}
+
+static void test_rejects_everything_else(void **state)
+{
+    (void)state;
+    static const char *const cases[] = {
+        "",      "-",      "+",     ".",     "1.",       "1.e5",  ".5",  "-.5",
+        "1e",    "1e+",    "e5",    "1.5.",  "1e5.",     "1e5e5", "--1", "+-1",
+        " 1",    "1 ",     "1\t",   "1 000", "1,5",      "1_000", "0x10", "0X1A",
+        "inf",   "-inf",   "NaN",   "nan",   "Infinity", "1e999", "-1e999",
+        "\xd9\xa1", /* ARABIC-INDIC DIGIT ONE */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        double out = 123;
+        assert_int_equal(number_parse(cases[i], strlen(cases[i]), &out), -1);
+        assert_true(out == 123);
+    }
+}
+
+static void test_reads_exactly_len_bytes(void **state)
+{
+    (void)state;
+    double out = 0;
+    assert_int_equal(number_parse("12345", 2, &out), 0);
+    assert_true(out == 12);
+    assert_int_equal(number_parse("1.5e3x", 5, &out), 0);
+    assert_true(out == 1500);
+    assert_int_equal(number_parse("7", 0, &out), -1);
+}
+
+static void test_length_limit(void **state)
+{
+    (void)state;
+    char text[NUMBER_MAX_LEN + 2];
+    memset(text, '0', sizeof(text));
+    text[NUMBER_MAX_LEN - 1] = '5';
+    double out = 0;
+    assert_int_equal(number_parse(text, NUMBER_MAX_LEN, &out), 0);
+    assert_true(out == 5);
+    text[NUMBER_MAX_LEN] = '5';
+    assert_int_equal(number_parse(text, NUMBER_MAX_LEN + 1, &out), -1);
+}
+
+static void test_tiny_and_negative_zero(void **state)
+{
+    (void)state;
+    double out = 1;
+    assert_int_equal(number_parse("1e-400", 6, &out), 0);
+    assert_true(out == 0);
+    assert_int_equal(number_parse("-0", 2, &out), 0);
+    assert_true(out == 0 && signbit(out));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_accepts_decimal_forms),
+        cmocka_unit_test(test_rejects_everything_else),
+        cmocka_unit_test(test_reads_exactly_len_bytes),
+        cmocka_unit_test(test_length_limit),
+        cmocka_unit_test(test_tiny_and_negative_zero),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
