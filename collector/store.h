@@ -1,0 +1,83 @@
+/*
+ * store: every accepted record, keyed by (plant, metal, period), with each
+ * plant's attributes, and the rollups derived from them. The store knows
+ * nothing about feeds or validation: ingest decides what goes in, and the
+ * store keeps the records and their sums consistent.
+ *
+ * Plants are kept sorted by id, records of a plant and metal by period key,
+ * so iteration order (and therefore the exposition) is deterministic.
+ * Metals are interned by name into small ids that stay valid for the life
+ * of the store, across config reloads.
+ */
+#ifndef INGOT_STORE_H
+#define INGOT_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "period.h"
+#include "rollup.h"
+
+struct store;
+
+struct store_record {
+    int32_t period_key; /* period_key() of the record's period */
+    struct rollup_values values;
+};
+
+struct store_plant {
+    char *id;
+    char *name;   /* NULL until a feed reports one */
+    char *region; /* NULL until a feed reports one */
+    double capacity_tonnes_per_year; /* valid when has_capacity */
+    double workers_certified;        /* valid when has_workers */
+    bool has_capacity;
+    bool has_workers;
+    int green_operational; /* -1 unknown, 0 or 1 */
+};
+
+/* A new empty store (NULL on ENOMEM); store_free releases it and every
+ * plant, record and string in it. */
+struct store *store_new(void);
+void store_free(struct store *store);
+
+/* The id of metal, interned on first use. Returns -1 on ENOMEM. */
+int store_metal_id(struct store *store, const char *metal);
+/* The id of metal if it was ever interned, or -1. */
+int store_metal_find(const struct store *store, const char *metal);
+
+/* The plant with this id, or NULL. */
+struct store_plant *store_plant_find(const struct store *store, const char *id);
+/* The plant with this id, created empty if new. NULL on ENOMEM. */
+struct store_plant *store_plant_get(struct store *store, const char *id);
+size_t store_plant_count(const struct store *store);
+/* Plants in id order, 0 <= i < store_plant_count. */
+const struct store_plant *store_plant_at(const struct store *store, size_t i);
+/* Replaces a text attribute (*slot is plant->name or plant->region) with a
+ * copy of value. Returns 0, or -1 on ENOMEM (the old value stays). */
+int store_plant_set_text(char **slot, const char *value);
+
+/* The stored record of (plant, metal, period key), or NULL. */
+const struct store_record *store_record_find(const struct store_plant *plant, int metal_id,
+                                             int32_t period_key);
+/* True when storing period p for (plant, metal) would mix a month record
+ * with day records of the same month. */
+bool store_granularity_conflict(const struct store_plant *plant, int metal_id,
+                                const struct period *p);
+/* Stores record as the complete new state of its key (the caller has merged
+ * it with what was stored) and updates every rollup by the difference.
+ * Returns 1 when something changed, 0 when identical, -1 on ENOMEM (then
+ * nothing changed). */
+int store_put(struct store *store, struct store_plant *plant, int metal_id,
+              const struct store_record *record);
+
+/* National sums of metal for one month, or NULL when nothing was ever
+ * stored there. */
+const struct rollup_month *store_national_month(const struct store *store, int metal_id,
+                                                int year, int month);
+/* A plant's sums of metal for one year, or NULL when nothing was stored. */
+const struct rollup_plant_year *store_plant_year(const struct store_plant *plant, int metal_id,
+                                                 int year);
+
+#endif

@@ -1,0 +1,161 @@
+/*
+ * test_store: plants kept sorted and found, records keyed by period, the
+ * granularity rule, store_put's change detection, and rollups that follow
+ * every put, restatement and removal of a field exactly.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+
+#include "store.h"
+
+static int setup(void **state)
+{
+    *state = store_new();
+    return *state ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    store_free(*state);
+    return 0;
+}
+
+static struct store_record record(const char *period, double production, double co2)
+{
+    struct period p;
+    assert_int_equal(period_parse(period, &p), 0);
+    struct store_record r = {.period_key = period_key(&p)};
+    if (production >= 0) {
+        r.values.present |= 1u << RECORD_PRODUCTION_TONNES;
+        r.values.value[RECORD_PRODUCTION_TONNES] = production;
+    }
+    if (co2 >= 0) {
+        r.values.present |= 1u << RECORD_CO2_TONNES;
+        r.values.value[RECORD_CO2_TONNES] = co2;
+    }
+    return r;
+}
+
+static void test_plants_sorted_and_unique(void **state)
+{
+    struct store *s = *state;
+    const char *ids[] = {"kz-m", "kz-a", "kz-z", "kz-a", "kz-b"};
+    for (size_t i = 0; i < 5; i++)
+        assert_non_null(store_plant_get(s, ids[i]));
+    assert_int_equal(store_plant_count(s), 4);
+    assert_string_equal(store_plant_at(s, 0)->id, "kz-a");
+    assert_string_equal(store_plant_at(s, 1)->id, "kz-b");
+    assert_string_equal(store_plant_at(s, 3)->id, "kz-z");
+    assert_ptr_equal(store_plant_find(s, "kz-m"), store_plant_get(s, "kz-m"));
+    assert_null(store_plant_find(s, "kz-q"));
+    assert_int_equal(store_plant_at(s, 0)->green_operational, -1);
+}
+
+static void test_metals_interned(void **state)
+{
+    struct store *s = *state;
+    assert_int_equal(store_metal_id(s, "copper"), 0);
+    assert_int_equal(store_metal_id(s, "zinc"), 1);
+    assert_int_equal(store_metal_id(s, "copper"), 0);
+    assert_int_equal(store_metal_find(s, "zinc"), 1);
+    assert_int_equal(store_metal_find(s, "gold"), -1);
+}
+
+static void test_put_detects_change_and_rolls_up(void **state)
+{
+    struct store *s = *state;
+    struct store_plant *p = store_plant_get(s, "kz-a");
+    int cu = store_metal_id(s, "copper");
+    struct store_record r = record("2025-01", 9800.5, -1);
+    assert_int_equal(store_put(s, p, cu, &r), 1);
+    assert_int_equal(store_put(s, p, cu, &r), 0);
+    struct store_record r2 = record("2025-01-15", 0.25, 1);
+    struct store_plant *q = store_plant_get(s, "kz-b");
+    assert_int_equal(store_put(s, q, cu, &r2), 1);
+
+    const struct rollup_month *m = store_national_month(s, cu, 2025, 1);
+    assert_true(fixed_to_double(m->production) == 9800.75);
+    assert_int_equal(m->production_records, 2);
+    assert_true(fixed_to_double(m->co2_matched) == 1);
+    assert_true(fixed_to_double(m->production_co2_matched) == 0.25);
+    assert_null(store_national_month(s, cu, 2024, 1));
+
+    /* Restating drops the old contribution: co2 matched now includes kz-a. */
+    struct store_record r3 = record("2025-01", 9800.5, 100);
+    assert_int_equal(store_put(s, p, cu, &r3), 1);
+    assert_true(fixed_to_double(m->production) == 9800.75);
+    assert_true(fixed_to_double(m->co2_matched) == 101);
+    assert_true(fixed_to_double(m->production_co2_matched) == 9800.75);
+
+    const struct rollup_plant_year *py = store_plant_year(p, cu, 2025);
+    assert_true(fixed_to_double(py->sum[ROLLUP_PLANT_PRODUCTION]) == 9800.5);
+    assert_true(fixed_to_double(py->sum[ROLLUP_PLANT_CO2]) == 100);
+    assert_int_equal(py->records[ROLLUP_PLANT_ENERGY], 0);
+    assert_null(store_plant_year(p, cu, 2024));
+    assert_null(store_plant_year(p, store_metal_id(s, "zinc"), 2025));
+}
+
+static void test_sums_are_exact(void **state)
+{
+    struct store *s = *state;
+    struct store_plant *p = store_plant_get(s, "kz-a");
+    int cu = store_metal_id(s, "copper");
+    /* 0.1 added ten times is not 1 in doubles; the exact sum is. */
+    for (int day = 1; day <= 10; day++) {
+        char period[16];
+        snprintf(period, sizeof(period), "2025-03-%02d", day);
+        struct store_record r = record(period, 0.1, -1);
+        assert_int_equal(store_put(s, p, cu, &r), 1);
+    }
+    assert_true(fixed_to_double(store_national_month(s, cu, 2025, 3)->production) == 1.0);
+}
+
+static void test_granularity(void **state)
+{
+    struct store *s = *state;
+    struct store_plant *p = store_plant_get(s, "kz-a");
+    int cu = store_metal_id(s, "copper");
+    struct period month, day, next_month_day;
+    period_parse("2025-02", &month);
+    period_parse("2025-02-10", &day);
+    period_parse("2025-03-01", &next_month_day);
+    struct store_record r = record("2025-02", 1, -1);
+    store_put(s, p, cu, &r);
+    assert_true(store_granularity_conflict(p, cu, &day));
+    assert_false(store_granularity_conflict(p, cu, &month));
+    assert_false(store_granularity_conflict(p, cu, &next_month_day));
+    assert_false(store_granularity_conflict(p, store_metal_id(s, "zinc"), &day));
+
+    struct store_record d = record("2025-03-01", 1, -1);
+    store_put(s, p, cu, &d);
+    period_parse("2025-03", &month);
+    assert_true(store_granularity_conflict(p, cu, &month));
+    assert_false(store_granularity_conflict(p, cu, &next_month_day));
+}
+
+static void test_text_attributes(void **state)
+{
+    struct store_plant *p = store_plant_get(*state, "kz-a");
+    assert_null(p->name);
+    assert_int_equal(store_plant_set_text(&p->name, "Balkhash"), 0);
+    assert_int_equal(store_plant_set_text(&p->name, "Balkhash smelter"), 0);
+    assert_string_equal(p->name, "Balkhash smelter");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_plants_sorted_and_unique, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_metals_interned, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_put_detects_change_and_rolls_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sums_are_exact, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_granularity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_text_attributes, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
