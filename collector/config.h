@@ -1,0 +1,108 @@
+/*
+ * config: ingotd's YAML configuration, loaded and validated in one pass into
+ * an immutable struct config. Every problem is reported as
+ * "file:line:column: message" (1-based), and all of them at once. A loaded
+ * config is never modified; a reload builds a new one and swaps it in.
+ */
+#ifndef INGOT_CONFIG_H
+#define INGOT_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONFIG_DEFAULT_LISTEN_ADDRESS ":8467"
+#define CONFIG_MAX_METALS 64
+
+enum feed_format { FEED_FORMAT_JSON, FEED_FORMAT_CSV };
+
+struct config_feed {
+    char *name;      /* [a-z0-9_]+, unique */
+    char *url;       /* http://, https:// or file:// */
+    enum feed_format format;
+    int64_t interval_ms;     /* default 5m, at least 1s */
+    int64_t timeout_ms;      /* default min(30s, interval), at most interval */
+    uint64_t max_body_bytes; /* default 8 MiB */
+    char **plants;           /* plants this feed may write, sorted, unique */
+    size_t n_plants;
+};
+
+/* One year of national targets. Every double is NAN when not configured. */
+struct config_target_year {
+    int year;
+    double output_vs_baseline;
+    double *production_tonnes; /* [n_metals], by config metal index */
+    double *growth;            /* [n_metals] */
+    double co2_intensity_tonnes_per_tonne;
+    double energy_intensity_mwh_per_tonne;
+    double waste_recycling_ratio;
+};
+
+struct config_benchmark {
+    char *name; /* [a-z0-9_]+ */
+    double co2_intensity_tonnes_per_tonne; /* NAN when not configured */
+    double energy_intensity_mwh_per_tonne;
+    double waste_recycling_ratio;
+};
+
+enum initiative_measure {
+    INITIATIVE_CAPACITY_INCREASE_RATIO,
+    INITIATIVE_GREEN_PLANTS_OPERATIONAL,
+    INITIATIVE_WORKERS_CERTIFIED,
+};
+
+struct config_initiative {
+    char *name; /* [a-z0-9_]+, unique */
+    enum initiative_measure measure;
+    double baseline; /* capacity_increase_ratio only (> 0); NAN otherwise */
+    double target;   /* > 0 */
+    int64_t start;   /* Unix seconds, 00:00 UTC of the date */
+    int64_t deadline;
+};
+
+struct config {
+    char *path;
+    char *listen_address;        /* web.listen_address, "HOST:PORT" */
+    int64_t evaluation_interval_ms; /* default 1m */
+    char **metals;               /* [a-z0-9_]+, unique, in config order */
+    size_t n_metals;
+    struct config_feed *feeds;
+    size_t n_feeds;
+    int baseline_year;           /* 0 when not configured */
+    struct config_target_year *years; /* sorted by year, unique */
+    size_t n_years;
+    struct config_benchmark *benchmarks;
+    size_t n_benchmarks;
+    struct config_initiative *initiatives;
+    size_t n_initiatives;
+};
+
+/* Every problem found by one load, in file order. */
+struct config_errors {
+    char **messages;
+    size_t count;
+};
+
+/* Reads and validates the file at path. On success returns a config owned by
+ * the caller (release with config_free) and leaves errors empty. On failure
+ * returns NULL and fills errors (release with config_errors_free): an
+ * unreadable file gives one "path: reason" message; otherwise each message
+ * is "path:line:column: what was found and what was expected". */
+struct config *config_load(const char *path, struct config_errors *errors);
+void config_free(struct config *config);
+void config_errors_free(struct config_errors *errors);
+
+/* Index of metal in config->metals, or -1. */
+int config_metal_index(const struct config *config, const char *metal);
+/* The feed named name, or NULL. */
+const struct config_feed *config_feed_find(const struct config *config, const char *name);
+bool config_feed_allows_plant(const struct config_feed *feed, const char *plant);
+/* True when id matches [a-z0-9][a-z0-9_-]{0,63}. */
+bool config_plant_id_valid(const char *id);
+const char *config_measure_name(enum initiative_measure measure);
+
+/* Writes the one-screen summary --check-config prints. */
+void config_print_summary(const struct config *config, FILE *out);
+
+#endif
