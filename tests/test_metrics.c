@@ -1,0 +1,169 @@
+/*
+ * test_metrics: the domain exposition as a whole: every family once, with
+ * HELP before TYPE before its samples and all its samples together; exact
+ * sample lines for national figures, targets, plants (with a name that
+ * needs escaping) and feeds; no sample whose value is not finite.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <event2/event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "evaluation.h"
+#include "feeds.h"
+#include "ingest.h"
+#include "metrics.h"
+#include "test_config_fixture.h"
+
+static const char fleet[] =
+    "{\"schema\":\"ingot.feed.v1\",\"plants\":["
+    "{\"id\":\"kz-a\",\"name\":\"Kazzinc \\\"Ridder\\\" \\\\ complex\",\"region\":\"East\","
+    "\"capacity_tonnes_per_year\":750,\"green_operational\":true,"
+    "\"records\":[{\"metal\":\"copper\",\"period\":\"2025-01\",\"production_tonnes\":9800.5,"
+    "\"co2_tonnes\":9300.25,\"energy_mwh\":45000}]},"
+    "{\"id\":\"kz-b\",\"records\":[{\"metal\":\"copper\",\"period\":\"2024-01\","
+    "\"production_tonnes\":9000}]}]}";
+
+static void noop(void *arg)
+{
+    (void)arg;
+}
+
+struct rendered {
+    char *text;
+    size_t len;
+};
+
+static int setup(void **state)
+{
+    struct store *store = store_new();
+    struct ingest_counts c = {0};
+    char err[256];
+    assert_int_equal(ingest_document(store, &fixture_config, &fixture_feeds[0], FIXTURE_NOW,
+                                     fleet, strlen(fleet), &c, err, sizeof(err)),
+                     0);
+    struct event_base *base = event_base_new();
+    struct eval_clock clock = {.fixed = true, .at = FIXTURE_NOW};
+    struct feeds *feeds = feeds_new(base, store, &clock, noop, NULL);
+    assert_int_equal(feeds_configure(feeds, &fixture_config), 0);
+    struct evaluation *ev = evaluation_run(store, &fixture_config, FIXTURE_NOW);
+    struct rendered *r = calloc(1, sizeof(*r));
+    r->text = metrics_render(&fixture_config, store, ev, feeds, &r->len);
+    evaluation_free(ev);
+    feeds_free(feeds);
+    event_base_free(base);
+    store_free(store);
+    *state = r;
+    return r->text ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    struct rendered *r = *state;
+    free(r->text);
+    free(r);
+    return 0;
+}
+
+static void assert_line(const struct rendered *r, const char *line)
+{
+    char needle[512];
+    snprintf(needle, sizeof(needle), "\n%s\n", line);
+    if (!strstr(r->text, needle))
+        fail_msg("missing line: %s", line);
+}
+
+static void test_sample_lines(void **state)
+{
+    const struct rendered *r = *state;
+    assert_line(r, "ingot_national_production_tonnes{metal=\"copper\",year=\"2025\"} 9800.5");
+    assert_line(r, "ingot_national_production_tonnes{metal=\"zinc\",year=\"2023\"} 0");
+    assert_line(r, "ingot_national_production_growth_ratio{metal=\"copper\",year=\"2025\"} "
+                   "0.08894444444444449");
+    assert_line(r, "ingot_national_production_projected_tonnes{metal=\"copper\",year=\"2025\"} "
+                   "117606");
+    assert_line(r, "ingot_target_production_tonnes{metal=\"aluminum\",year=\"2025\"} 320000");
+    assert_line(r, "ingot_target_growth_ratio{metal=\"copper\",year=\"2025\"} 0.085");
+    assert_line(r, "ingot_national_co2_intensity_tonnes_per_tonne{year=\"2025\"} "
+                   "0.9489566858833733");
+    assert_line(r, "ingot_target_output_vs_baseline_ratio{year=\"2025\"} 2");
+    assert_line(r, "ingot_benchmark_energy_intensity_mwh_per_tonne{benchmark=\"global_leader_avg\"} 5");
+    assert_line(r, "ingot_initiative_deadline_timestamp_seconds{initiative=\"green_plants\"} "
+                   "1743379200");
+    assert_line(r, "ingot_initiative_target{initiative=\"smelting_capacity\"} 0.4");
+    assert_line(r, "ingot_plant_info{plant=\"kz-a\",plant_name=\"Kazzinc \\\"Ridder\\\" \\\\ "
+                   "complex\",plant_region=\"East\"} 1");
+    assert_line(r, "ingot_plant_info{plant=\"kz-b\"} 1");
+    assert_line(r, "ingot_plant_production_tonnes{plant=\"kz-a\",metal=\"copper\",year=\"2025\"} "
+                   "9800.5");
+    assert_line(r, "ingot_plant_co2_tonnes{plant=\"kz-a\",metal=\"copper\",year=\"2025\"} 9300.25");
+    assert_line(r, "ingot_plant_green_operational{plant=\"kz-a\"} 1");
+    assert_line(r, "ingot_feed_up{feed=\"prod\"} 0");
+    assert_line(r, "ingot_feed_records_rejected_total{feed=\"csv\",reason=\"granularity_conflict\"} 0");
+    assert_line(r, "ingot_feed_fetches_total{feed=\"prod\",result=\"error\"} 0");
+    assert_line(r, "# TYPE ingot_feed_records_accepted_total counter");
+}
+
+static void test_omitted_series(void **state)
+{
+    const struct rendered *r = *state;
+    /* No output in the baseline year: no ratio against it. */
+    assert_null(strstr(r->text, "ingot_national_output_vs_baseline_ratio{"));
+    /* kz-b reported no CO2; kz-b has no capacity; no feed has succeeded. */
+    assert_null(strstr(r->text, "ingot_plant_co2_tonnes{plant=\"kz-b\""));
+    assert_null(strstr(r->text, "ingot_plant_capacity_tonnes_per_year{plant=\"kz-b\""));
+    assert_null(strstr(r->text, "ingot_feed_last_success_timestamp_seconds{"));
+    assert_null(strstr(r->text, "NaN"));
+    assert_null(strstr(r->text, "Inf"));
+}
+
+/* Every family: one HELP, then one TYPE, then only its own samples. */
+static void test_families_grouped(void **state)
+{
+    const struct rendered *r = *state;
+    char seen[64][96];
+    size_t n_seen = 0;
+    char current[96] = "";
+    const char *line = r->text;
+    assert_true(r->len > 0 && r->text[r->len - 1] == '\n');
+    assert_int_equal(strlen(r->text), r->len);
+    while (*line) {
+        const char *end = strchr(line, '\n');
+        char name[96];
+        if (strncmp(line, "# HELP ", 7) == 0) {
+            sscanf(line + 7, "%95s", name);
+            for (size_t i = 0; i < n_seen; i++)
+                if (strcmp(seen[i], name) == 0)
+                    fail_msg("family %s twice", name);
+            assert_true(n_seen < 64);
+            strcpy(seen[n_seen++], name);
+            strcpy(current, name);
+            assert_true(strncmp(end + 1, "# TYPE ", 7) == 0);
+        } else if (strncmp(line, "# TYPE ", 7) == 0) {
+            sscanf(line + 7, "%95s", name);
+            assert_string_equal(name, current);
+        } else {
+            size_t len = strcspn(line, "{ ");
+            assert_int_equal(len, strlen(current));
+            assert_memory_equal(line, current, len);
+        }
+        line = end + 1;
+    }
+    assert_int_equal(n_seen, 36);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sample_lines),
+        cmocka_unit_test(test_omitted_series),
+        cmocka_unit_test(test_families_grouped),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
