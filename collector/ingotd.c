@@ -1,0 +1,317 @@
+/*
+ * ingotd: the daemon. It parses the flags, loads the config, wires the
+ * store, the feed scheduler and the HTTP endpoint onto one libevent loop,
+ * and owns the lifecycle: SIGHUP reloads the config (a bad one is logged
+ * and the running one kept), SIGTERM and SIGINT exit cleanly.
+ */
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "civil_time.h"
+#include "config.h"
+#include "eval_clock.h"
+#include "evaluation.h"
+#include "exposition.h"
+#include "feeds.h"
+#include "fetch.h"
+#include "http_server.h"
+#include "log.h"
+#include "metrics.h"
+#include "store.h"
+
+#define DEFAULT_CONFIG_FILE "/etc/ingot/ingot.yaml"
+#define DEFAULT_TELEMETRY_PATH "/metrics"
+
+struct flags {
+    const char *config_file;
+    const char *listen_address; /* NULL: the config's */
+    const char *telemetry_path;
+    bool check_config;
+    struct eval_clock clock;
+};
+
+struct daemon {
+    struct flags flags;
+    struct event_base *base;
+    struct config *config;
+    struct store *store;
+    struct feeds *feeds;
+    struct http_server *http;
+    struct exposition *current; /* the last render; NULL until the first scrape */
+    bool dirty;                 /* data or time changed since that render */
+    struct event *signals[3];
+    struct event *evaluation_tick;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: ingotd [flags]\n"
+            "\n"
+            "Pulls plant production and emissions feeds and serves national progress\n"
+            "against targets as Prometheus metrics.\n"
+            "\n"
+            "  --config.file=PATH          configuration file (default " DEFAULT_CONFIG_FILE ")\n"
+            "  --web.listen-address=ADDR   HOST:PORT to listen on (overrides the config;\n"
+            "                              default " CONFIG_DEFAULT_LISTEN_ADDRESS ")\n"
+            "  --web.telemetry-path=PATH   path of the metrics (default " DEFAULT_TELEMETRY_PATH ")\n"
+            "  --log.level=LEVEL           debug, info, warn or error (default info)\n"
+            "  --check-config              validate the config, print a summary, and exit\n"
+            "  --time.now=RFC3339          evaluate periods and targets as of this instant\n"
+            "                              (default: the wall clock)\n"
+            "  --version                   print the version and exit\n"
+            "  --help                      print this help and exit\n");
+}
+
+/* Parses argv into *flags. Returns -1 to exit 0 (help, version), 1 on a bad
+ * flag (already reported), 0 to run. */
+static int parse_flags(int argc, char **argv, struct flags *flags)
+{
+    enum { F_CONFIG = 1, F_LISTEN, F_PATH, F_LOG_LEVEL, F_CHECK, F_TIME_NOW, F_VERSION, F_HELP };
+    static const struct option options[] = {
+        {"config.file", required_argument, NULL, F_CONFIG},
+        {"web.listen-address", required_argument, NULL, F_LISTEN},
+        {"web.telemetry-path", required_argument, NULL, F_PATH},
+        {"log.level", required_argument, NULL, F_LOG_LEVEL},
+        {"check-config", no_argument, NULL, F_CHECK},
+        {"time.now", required_argument, NULL, F_TIME_NOW},
+        {"version", no_argument, NULL, F_VERSION},
+        {"help", no_argument, NULL, F_HELP},
+        {NULL, 0, NULL, 0},
+    };
+    *flags = (struct flags){
+        .config_file = DEFAULT_CONFIG_FILE, .telemetry_path = DEFAULT_TELEMETRY_PATH,
+    };
+    int opt;
+    enum log_level level;
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        switch (opt) {
+        case F_CONFIG:
+            flags->config_file = optarg;
+            break;
+        case F_LISTEN:
+            flags->listen_address = optarg;
+            break;
+        case F_PATH:
+            if (optarg[0] != '/' || strcmp(optarg, "/") == 0 || strncmp(optarg, "/-/", 3) == 0) {
+                fprintf(stderr, "ingotd: --web.telemetry-path \"%s\" must start with / and not "
+                                "be / or under /-/\n", optarg);
+                return 1;
+            }
+            flags->telemetry_path = optarg;
+            break;
+        case F_LOG_LEVEL:
+            if (log_level_parse(optarg, &level) != 0) {
+                fprintf(stderr, "ingotd: --log.level \"%s\" is not debug, info, warn or error\n",
+                        optarg);
+                return 1;
+            }
+            log_set_level(level);
+            break;
+        case F_CHECK:
+            flags->check_config = true;
+            break;
+        case F_TIME_NOW:
+            if (civil_parse_rfc3339(optarg, &flags->clock.at) != 0) {
+                fprintf(stderr, "ingotd: --time.now \"%s\" is not an RFC 3339 time such as "
+                                "2025-07-15T00:00:00Z\n", optarg);
+                return 1;
+            }
+            flags->clock.fixed = true;
+            break;
+        case F_VERSION:
+            printf("ingotd %s (revision %s)\n", INGOT_VERSION, INGOT_REVISION);
+            return -1;
+        case 'h':
+        case F_HELP:
+            usage(stdout);
+            return -1;
+        default:
+            usage(stderr);
+            return 1;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "ingotd: unexpected argument \"%s\"\n", argv[optind]);
+        return 1;
+    }
+    return 0;
+}
+
+/* Loads the config file, reporting every error. NULL on failure. */
+static struct config *load_config(const char *path, enum log_level level)
+{
+    struct config_errors errors = {0};
+    struct config *config = config_load(path, &errors);
+    for (size_t i = 0; i < errors.count; i++)
+        log_msg(level, "config: %s", errors.messages[i]);
+    config_errors_free(&errors);
+    return config;
+}
+
+static void mark_dirty(void *arg)
+{
+    struct daemon *d = arg;
+    d->dirty = true;
+}
+
+/* The exposition of the current state, rendered again only after a change. */
+static struct exposition *current_exposition(void *arg)
+{
+    struct daemon *d = arg;
+    if (d->dirty || !d->current) {
+        struct evaluation *ev = evaluation_run(d->store, d->config, eval_clock_now(&d->flags.clock));
+        size_t len = 0;
+        char *text = ev ? metrics_render(d->config, d->store, ev, d->feeds, &len) : NULL;
+        evaluation_free(ev);
+        struct exposition *e = text ? exposition_new(text, len) : NULL;
+        if (!e) {
+            log_error("out of memory rendering the metrics");
+            return d->current ? exposition_ref(d->current) : NULL;
+        }
+        exposition_unref(d->current);
+        d->current = e;
+        d->dirty = false;
+    }
+    return exposition_ref(d->current);
+}
+
+static void reload(struct daemon *d)
+{
+    log_info("reloading %s", d->flags.config_file);
+    struct config *fresh = load_config(d->flags.config_file, LOG_LEVEL_ERROR);
+    if (!fresh) {
+        log_error("reload failed: keeping the running config");
+        return;
+    }
+    if (!d->flags.listen_address && strcmp(fresh->listen_address, d->config->listen_address))
+        log_warn("web.listen_address changed to %s: takes effect at the next restart",
+                 fresh->listen_address);
+    if (feeds_configure(d->feeds, fresh) != 0) {
+        log_error("reload failed: out of memory; keeping the running config");
+        config_free(fresh);
+        return;
+    }
+    config_free(d->config);
+    d->config = fresh;
+    d->dirty = true;
+    log_info("reloaded: %zu feeds, %zu metals", fresh->n_feeds, fresh->n_metals);
+}
+
+static void on_signal(evutil_socket_t signum, short what, void *arg)
+{
+    (void)what;
+    struct daemon *d = arg;
+    if (signum == SIGHUP) {
+        reload(d);
+        return;
+    }
+    log_info("received %s, exiting", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    event_base_loopexit(d->base, NULL);
+}
+
+static void on_evaluation_tick(evutil_socket_t fd, short what, void *arg)
+{
+    (void)fd;
+    (void)what;
+    mark_dirty(arg);
+}
+
+static void daemon_free(struct daemon *d)
+{
+    http_server_free(d->http);
+    feeds_free(d->feeds);
+    for (size_t i = 0; i < sizeof(d->signals) / sizeof(d->signals[0]); i++)
+        if (d->signals[i])
+            event_free(d->signals[i]);
+    if (d->evaluation_tick)
+        event_free(d->evaluation_tick);
+    exposition_unref(d->current);
+    store_free(d->store);
+    config_free(d->config);
+    if (d->base)
+        event_base_free(d->base);
+    fetch_global_cleanup();
+}
+
+/* Sets up everything the loop runs. Returns 0, or -1 (already logged). */
+static int daemon_start(struct daemon *d)
+{
+    static const int signums[] = {SIGTERM, SIGINT, SIGHUP};
+    d->base = event_base_new();
+    d->store = store_new();
+    if (!d->base || !d->store || !(d->feeds = feeds_new(d->base, d->store, &d->flags.clock,
+                                                        mark_dirty, d))) {
+        log_error("cannot set up the event loop");
+        return -1;
+    }
+    for (size_t i = 0; i < sizeof(signums) / sizeof(signums[0]); i++) {
+        d->signals[i] = evsignal_new(d->base, signums[i], on_signal, d);
+        if (!d->signals[i] || evsignal_add(d->signals[i], NULL) != 0) {
+            log_error("cannot handle signal %d", signums[i]);
+            return -1;
+        }
+    }
+    if (!d->flags.clock.fixed) {
+        /* Targets and on-track status move with time even without new data. */
+        d->evaluation_tick = event_new(d->base, -1, EV_PERSIST, on_evaluation_tick, d);
+        int64_t ms = d->config->evaluation_interval_ms;
+        struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+        if (!d->evaluation_tick || event_add(d->evaluation_tick, &tv) != 0) {
+            log_error("cannot start the evaluation timer");
+            return -1;
+        }
+    }
+    const char *address = d->flags.listen_address ? d->flags.listen_address
+                                                  : d->config->listen_address;
+    struct http_server_options options = {
+        .listen_address = address,
+        .telemetry_path = d->flags.telemetry_path,
+        .exposition = current_exposition,
+        .arg = d,
+    };
+    char err[256];
+    if (!(d->http = http_server_new(d->base, &options, err, sizeof(err)))) {
+        log_error("%s", err);
+        return -1;
+    }
+    if (feeds_configure(d->feeds, d->config) != 0) {
+        log_error("cannot schedule the feeds");
+        return -1;
+    }
+    log_info("ingotd %s listening on http://%s%s with %zu feeds", INGOT_VERSION, address,
+             d->flags.telemetry_path, d->config->n_feeds);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct daemon d = {0};
+    int parsed = parse_flags(argc, argv, &d.flags);
+    if (parsed != 0)
+        return parsed < 0 ? 0 : 1;
+
+    d.config = load_config(d.flags.config_file, LOG_LEVEL_ERROR);
+    if (d.flags.check_config) {
+        if (d.config)
+            config_print_summary(d.config, stdout);
+        else
+            fprintf(stderr, "%s: invalid configuration\n", d.flags.config_file);
+        int rc = d.config ? 0 : 1;
+        config_free(d.config);
+        return rc;
+    }
+    if (!d.config)
+        return 1;
+
+    signal(SIGPIPE, SIG_IGN);
+    int rc = 1;
+    if (daemon_start(&d) == 0 && event_base_dispatch(d.base) == 0)
+        rc = 0;
+    daemon_free(&d);
+    return rc;
+}
