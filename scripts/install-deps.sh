@@ -1,0 +1,24 @@
+#!/bin/sh
+# Installs the Debian 12 packages ingot builds and tests with, if any is
+# missing. Needs root (it runs apt-get).
+set -eu
+
+packages="build-essential cmake pkg-config git python3 valgrind
+  libevent-dev libcurl4-openssl-dev libyaml-dev libjansson-dev libcsv-dev libcmocka-dev
+  prometheus"
+
+missing=""
+for p in $packages; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+    echo "install-deps: missing packages:$missing (run as root to install them)" >&2
+    exit 1
+fi
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,17 @@
+#!/bin/sh
+# Runs every test: installs what is missing, then builds and runs the whole
+# ctest suite twice, as built for release and under ASan+UBSan.
+set -eu
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+
+for variant in release sanitize; do
+    dir="build-test-$variant"
+    flags=""
+    [ "$variant" = sanitize ] && flags="-DINGOT_SANITIZE=ON"
+    echo "== $variant build"
+    # shellcheck disable=SC2086
+    BUILD_DIR="$dir" scripts/build.sh $flags
+    echo "== $variant tests"
+    (cd "$dir" && ctest --output-on-failure --timeout 600 -j2)
+done
