@@ -7,7 +7,8 @@ Usage:
 Standard library only; everything on 127.0.0.1 with bounded waits. It serves
 the shipped demo feeds (conf/demo) from a real HTTP server on a free port,
 runs ingotd on a copy of conf/ingot.yaml pointed at it, and checks:
-  - every feed comes up;
+  - every feed comes up, and the families in the scrape are exactly those
+    of the README's metrics reference;
   - SIGHUP with a valid new config (one feed removed): the feed's series
     disappear, the other feeds keep their counters;
   - SIGHUP with an invalid config: the errors are logged with
@@ -112,6 +113,15 @@ def main():
                 sample(text, "ingot_feed_up", {"feed": n}) == 1 for n in feeds) else None
         text = wait_until(all_up, 30 * slow)
         check(f"all {len(feeds)} demo feeds up", text is not None)
+
+        # The README's metrics reference and the scrape name the same families.
+        with open(os.path.join(args.source_dir, "README.md")) as f:
+            documented = set(re.findall(r"^\| `(ingot_\w+)`", f.read(), re.M))
+        exported = set(re.findall(r"^# TYPE (ingot_\w+) ", text or "", re.M))
+        check("every metric in the README exists in a scrape", documented <= exported,
+              f"missing: {sorted(documented - exported)}")
+        check("every exported family is in the README", exported <= documented,
+              f"undocumented: {sorted(exported - documented)}")
         accepted = sample(text, "ingot_feed_records_accepted_total", {"feed": feeds[0]})
 
         # A valid reload without the last feed.
