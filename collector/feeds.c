@@ -1,8 +1,8 @@
 /*
  * feeds: one timer and at most one fetch in flight per feed. A feed's
- * failures are logged once per distinct reason (repeats go to debug), and
- * its recovery once, so a feed that is down for a week does not flood the
- * journal.
+ * failure is logged when it starts or its reason changes; while it goes on
+ * failing, a summary with counts is logged at most once a minute, and the
+ * recovery once. A feed that is down for a week does not flood the journal.
  */
 #include "feeds.h"
 
@@ -22,8 +22,14 @@ struct feed_state {
     struct event *timer;
     struct fetch *in_flight;
     struct feed_stats stats;
-    char last_error[256]; /* "" while up */
+    char last_error[256];        /* "" while up */
+    uint64_t failures_unlogged;  /* failures since the last line about them */
+    uint64_t failures_in_row;    /* since the feed was last up */
+    double last_failure_logged;  /* monotonic seconds */
 };
+
+/* The most often a failing feed is logged again. */
+#define FAILURE_SUMMARY_SECONDS 60.0
 
 struct feeds {
     struct event_base *base;
@@ -68,21 +74,49 @@ static double real_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static double monotonic_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void record_failure(struct feed_state *fs, const char *why)
 {
+    struct log_fields fields = {.feed = fs->config->name};
+    double now = monotonic_now();
     fs->stats.fetches_error++;
-    enum log_level level =
-        fs->stats.up || strcmp(fs->last_error, why) != 0 ? LOG_LEVEL_WARN : LOG_LEVEL_DEBUG;
-    log_msg(level, "feed=%s down: %s", fs->config->name, why);
+    fs->failures_in_row++;
+    fs->failures_unlogged++;
+    if (fs->stats.up || fs->failures_in_row == 1 || strcmp(fs->last_error, why) != 0) {
+        log_with(LOG_LEVEL_WARN, &fields, "feed down: %s", why);
+    } else if (now - fs->last_failure_logged >= FAILURE_SUMMARY_SECONDS) {
+        log_with(LOG_LEVEL_WARN, &fields,
+                 "feed still down: %llu failures since the last report, %llu in a row: %s",
+                 (unsigned long long)fs->failures_unlogged,
+                 (unsigned long long)fs->failures_in_row, why);
+    } else {
+        log_with(LOG_LEVEL_DEBUG, &fields, "feed still down: %s", why);
+        fs->stats.up = false;
+        return;
+    }
+    fs->failures_unlogged = 0;
+    fs->last_failure_logged = now;
     fs->stats.up = false;
     snprintf(fs->last_error, sizeof(fs->last_error), "%s", why);
 }
 
 static void record_success(struct feed_state *fs, const struct ingest_counts *counts)
 {
-    if (fs->last_error[0] || !fs->stats.fetches_ok)
-        log_info("feed=%s up: %llu records accepted, %llu changed data", fs->config->name,
+    struct log_fields fields = {.feed = fs->config->name};
+    if (fs->failures_in_row)
+        log_with(LOG_LEVEL_INFO, &fields, "feed up again after %llu failed fetches",
+                 (unsigned long long)fs->failures_in_row);
+    if (fs->failures_in_row || !fs->stats.fetches_ok)
+        log_with(LOG_LEVEL_INFO, &fields, "feed up: %llu records accepted, %llu changed data",
                  (unsigned long long)counts->accepted, (unsigned long long)counts->changed);
+    fs->failures_in_row = 0;
+    fs->failures_unlogged = 0;
     fs->stats.fetches_ok++;
     fs->stats.up = true;
     fs->stats.last_success = real_now();
@@ -127,7 +161,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
         .timeout_ms = fs->config->timeout_ms,
         .max_body_bytes = fs->config->max_body_bytes,
     };
-    log_debug("feed=%s fetching", fs->config->name);
+    log_with(LOG_LEVEL_DEBUG, &(struct log_fields){.feed = fs->config->name}, "fetching");
     fs->in_flight = fetch_start(fs->owner->fetcher, &options, on_fetched, fs);
     if (!fs->in_flight) {
         record_failure(fs, "could not start the fetch");

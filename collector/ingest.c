@@ -46,11 +46,19 @@ static void reject(struct ingest *in, const struct feed_raw_record *raw, enum in
     in->counts->rejected[reason]++;
     if (!log_enabled(LOG_LEVEL_DEBUG))
         return;
-    char plant[80], period[40];
-    log_debug("feed=%s plant=%s period=%s line=%lu rejected reason=%s%s%s", in->feed->name,
-              log_quote(raw->plant, plant, sizeof(plant)),
-              log_quote(raw->period, period, sizeof(period)), raw->line,
-              ingest_reason_names[reason], detail ? ": " : "", detail ? detail : "");
+    char period[40];
+    struct log_fields fields = {
+        .feed = in->feed->name, .plant = raw->plant, .reason = ingest_reason_names[reason],
+    };
+    log_with(LOG_LEVEL_DEBUG, &fields, "record rejected: period %s, line %lu%s%s",
+             log_quote(raw->period, period, sizeof(period)), raw->line, detail ? ": " : "",
+             detail ? detail : "");
+}
+
+static void out_of_memory(const struct ingest *in, const char *what)
+{
+    log_with(LOG_LEVEL_ERROR, &(struct log_fields){.feed = in->feed->name},
+             "out of memory storing %s", what);
 }
 
 /* The first value rule a record breaks, or INGEST_REASON_COUNT. */
@@ -90,7 +98,7 @@ static void on_record(void *ctx, const struct feed_raw_record *raw)
     struct store_plant *plant = store_plant_get(in->store, raw->plant);
     int metal_id = store_metal_id(in->store, raw->metal);
     if (!plant || metal_id < 0) {
-        log_error("feed=%s out of memory storing a record", in->feed->name);
+        out_of_memory(in, "a record");
         return;
     }
     struct store_record merged = {.period_key = period_key(&p)};
@@ -113,7 +121,7 @@ static void on_record(void *ctx, const struct feed_raw_record *raw)
 
     int changed = store_put(in->store, plant, metal_id, &merged);
     if (changed < 0) {
-        log_error("feed=%s out of memory storing a record", in->feed->name);
+        out_of_memory(in, "a record");
         return;
     }
     in->counts->accepted++;
@@ -124,9 +132,10 @@ static void on_record(void *ctx, const struct feed_raw_record *raw)
 static void reject_attribute(struct ingest *in, const char *plant, const char *attribute)
 {
     in->counts->rejected[INGEST_INVALID_VALUE]++;
-    char quoted[80];
-    log_warn("feed=%s plant=%s attribute %s ignored: invalid value", in->feed->name,
-             log_quote(plant, quoted, sizeof(quoted)), attribute);
+    struct log_fields fields = {
+        .feed = in->feed->name, .plant = plant, .reason = ingest_reason_names[INGEST_INVALID_VALUE],
+    };
+    log_with(LOG_LEVEL_WARN, &fields, "plant attribute %s ignored: invalid value", attribute);
 }
 
 static void apply_text(struct ingest *in, struct store_plant *plant, char **slot,
@@ -135,7 +144,7 @@ static void apply_text(struct ingest *in, struct store_plant *plant, char **slot
     if (text->state == FEED_VALUE_INVALID)
         reject_attribute(in, plant->id, attribute);
     else if (text->state == FEED_VALUE_PRESENT && store_plant_set_text(slot, text->s) != 0)
-        log_error("feed=%s out of memory storing %s", in->feed->name, attribute);
+        out_of_memory(in, attribute);
 }
 
 static void apply_quantity(struct ingest *in, struct store_plant *plant, double *slot,
@@ -159,7 +168,7 @@ static void on_plant(void *ctx, const struct feed_plant_attrs *attrs)
         return;
     struct store_plant *plant = store_plant_get(in->store, attrs->id);
     if (!plant) {
-        log_error("feed=%s out of memory storing a plant", in->feed->name);
+        out_of_memory(in, "a plant");
         return;
     }
     apply_text(in, plant, &plant->name, &attrs->name, "name");
