@@ -21,6 +21,7 @@
 #include "http_server.h"
 #include "log.h"
 #include "metrics.h"
+#include "service.h"
 #include "store.h"
 
 #define DEFAULT_CONFIG_FILE "/etc/ingot/ingot.yaml"
@@ -30,6 +31,7 @@ struct flags {
     const char *config_file;
     const char *listen_address; /* NULL: the config's */
     const char *telemetry_path;
+    bool systemd_socket;
     bool check_config;
     struct eval_clock clock;
 };
@@ -43,6 +45,9 @@ struct daemon {
     struct http_server *http;
     struct exposition *current; /* the last render; NULL until the first scrape */
     bool dirty;                 /* data or time changed since that render */
+    int64_t last_evaluation;    /* Unix seconds of that render; 0 before */
+    struct metrics_daemon self;
+    char reload_error[512];     /* why the last reload failed; "" when it did not */
     struct event *signals[3];
     struct event *evaluation_tick;
 };
@@ -59,7 +64,11 @@ static void usage(FILE *out)
             "  --web.listen-address=ADDR   HOST:PORT to listen on (overrides the config;\n"
             "                              default " CONFIG_DEFAULT_LISTEN_ADDRESS ")\n"
             "  --web.telemetry-path=PATH   path of the metrics (default " DEFAULT_TELEMETRY_PATH ")\n"
+            "  --web.systemd-socket        serve the socket systemd passed (socket activation)\n"
+            "                              instead of binding the listen address\n"
             "  --log.level=LEVEL           debug, info, warn or error (default info)\n"
+            "  --log.format=FORMAT         plain, journal or json (default journal when stderr\n"
+            "                              is connected to the journal, else plain)\n"
             "  --check-config              validate the config, print a summary, and exit\n"
             "  --time.now=RFC3339          evaluate periods and targets as of this instant\n"
             "                              (default: the wall clock)\n"
@@ -71,12 +80,17 @@ static void usage(FILE *out)
  * flag (already reported), 0 to run. */
 static int parse_flags(int argc, char **argv, struct flags *flags)
 {
-    enum { F_CONFIG = 1, F_LISTEN, F_PATH, F_LOG_LEVEL, F_CHECK, F_TIME_NOW, F_VERSION, F_HELP };
+    enum {
+        F_CONFIG = 1, F_LISTEN, F_PATH, F_SYSTEMD_SOCKET, F_LOG_LEVEL, F_LOG_FORMAT, F_CHECK,
+        F_TIME_NOW, F_VERSION, F_HELP
+    };
     static const struct option options[] = {
         {"config.file", required_argument, NULL, F_CONFIG},
         {"web.listen-address", required_argument, NULL, F_LISTEN},
         {"web.telemetry-path", required_argument, NULL, F_PATH},
+        {"web.systemd-socket", no_argument, NULL, F_SYSTEMD_SOCKET},
         {"log.level", required_argument, NULL, F_LOG_LEVEL},
+        {"log.format", required_argument, NULL, F_LOG_FORMAT},
         {"check-config", no_argument, NULL, F_CHECK},
         {"time.now", required_argument, NULL, F_TIME_NOW},
         {"version", no_argument, NULL, F_VERSION},
@@ -88,6 +102,8 @@ static int parse_flags(int argc, char **argv, struct flags *flags)
     };
     int opt;
     enum log_level level;
+    enum log_format format;
+    log_set_format(log_stderr_is_journal() ? LOG_FORMAT_JOURNAL : LOG_FORMAT_PLAIN);
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (opt) {
         case F_CONFIG:
@@ -111,6 +127,17 @@ static int parse_flags(int argc, char **argv, struct flags *flags)
                 return 1;
             }
             log_set_level(level);
+            break;
+        case F_SYSTEMD_SOCKET:
+            flags->systemd_socket = true;
+            break;
+        case F_LOG_FORMAT:
+            if (log_format_parse(optarg, &format) != 0) {
+                fprintf(stderr, "ingotd: --log.format \"%s\" is not plain, journal or json\n",
+                        optarg);
+                return 1;
+            }
+            log_set_format(format);
             break;
         case F_CHECK:
             flags->check_config = true;
@@ -142,21 +169,46 @@ static int parse_flags(int argc, char **argv, struct flags *flags)
     return 0;
 }
 
-/* Loads the config file, reporting every error. NULL on failure. */
-static struct config *load_config(const char *path, enum log_level level)
+/* Loads the config file, logging every error; the first one also goes
+ * into first_error (when not NULL). NULL on failure. */
+static struct config *load_config(const char *path, char *first_error, size_t size)
 {
     struct config_errors errors = {0};
     struct config *config = config_load(path, &errors);
     for (size_t i = 0; i < errors.count; i++)
-        log_msg(level, "config: %s", errors.messages[i]);
+        log_error("config: %s", errors.messages[i]);
+    if (first_error && errors.count)
+        snprintf(first_error, size, "%s%s", errors.messages[0],
+                 errors.count > 1 ? " (and more)" : "");
     config_errors_free(&errors);
     return config;
 }
 
-static void mark_dirty(void *arg)
+/* Sends systemd the one-line STATUS=, with READY=1 when ready is set. */
+static void report_status(const struct daemon *d, bool ready)
+{
+    size_t up = 0;
+    for (size_t i = 0; i < d->config->n_feeds; i++)
+        up += feeds_stats(d->feeds, i)->up;
+    char when[32] = "none yet";
+    if (d->last_evaluation)
+        civil_format_rfc3339(d->last_evaluation, when, sizeof(when));
+    char status[768];
+    snprintf(status, sizeof(status), "feeds up %zu/%zu, plants %zu, last evaluation %s%s%s", up,
+             d->config->n_feeds, store_plant_count(d->store), when,
+             d->reload_error[0] ? "; reload failed, running the previous config: " : "",
+             d->reload_error);
+    if (ready)
+        service_ready(status);
+    else
+        service_status(status);
+}
+
+static void on_feeds_changed(void *arg)
 {
     struct daemon *d = arg;
     d->dirty = true;
+    report_status(d, false);
 }
 
 /* The exposition of the current state, rendered again only after a change. */
@@ -166,7 +218,8 @@ static struct exposition *current_exposition(void *arg)
     if (d->dirty || !d->current) {
         struct evaluation *ev = evaluation_run(d->store, d->config, eval_clock_now(&d->flags.clock));
         size_t len = 0;
-        char *text = ev ? metrics_render(d->config, d->store, ev, d->feeds, &len) : NULL;
+        char *text = ev ? metrics_render(d->config, d->store, ev, d->feeds, &d->self, &len)
+                        : NULL;
         evaluation_free(ev);
         struct exposition *e = text ? exposition_new(text, len) : NULL;
         if (!e) {
@@ -176,16 +229,32 @@ static struct exposition *current_exposition(void *arg)
         exposition_unref(d->current);
         d->current = e;
         d->dirty = false;
+        d->last_evaluation = (int64_t)time(NULL);
     }
     return exposition_ref(d->current);
 }
 
+/* Records how a reload ended and tells systemd the daemon is ready again. */
+static void reload_finished(struct daemon *d, bool ok)
+{
+    d->self.last_reload_successful = ok;
+    if (ok) {
+        d->self.last_reload_success_timestamp = (double)time(NULL);
+        d->reload_error[0] = '\0';
+    }
+    d->dirty = true;
+    report_status(d, true);
+}
+
 static void reload(struct daemon *d)
 {
+    service_reloading();
     log_info("reloading %s", d->flags.config_file);
-    struct config *fresh = load_config(d->flags.config_file, LOG_LEVEL_ERROR);
+    struct config *fresh = load_config(d->flags.config_file, d->reload_error,
+                                       sizeof(d->reload_error));
     if (!fresh) {
         log_error("reload failed: keeping the running config");
+        reload_finished(d, false);
         return;
     }
     if (!d->flags.listen_address && strcmp(fresh->listen_address, d->config->listen_address))
@@ -193,13 +262,15 @@ static void reload(struct daemon *d)
                  fresh->listen_address);
     if (feeds_configure(d->feeds, fresh) != 0) {
         log_error("reload failed: out of memory; keeping the running config");
+        snprintf(d->reload_error, sizeof(d->reload_error), "out of memory");
         config_free(fresh);
+        reload_finished(d, false);
         return;
     }
     config_free(d->config);
     d->config = fresh;
-    d->dirty = true;
     log_info("reloaded: %zu feeds, %zu metals", fresh->n_feeds, fresh->n_metals);
+    reload_finished(d, true);
 }
 
 static void on_signal(evutil_socket_t signum, short what, void *arg)
@@ -211,6 +282,7 @@ static void on_signal(evutil_socket_t signum, short what, void *arg)
         return;
     }
     log_info("received %s, exiting", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+    service_stopping();
     event_base_loopexit(d->base, NULL);
 }
 
@@ -218,11 +290,13 @@ static void on_evaluation_tick(evutil_socket_t fd, short what, void *arg)
 {
     (void)fd;
     (void)what;
-    mark_dirty(arg);
+    struct daemon *d = arg;
+    d->dirty = true;
 }
 
 static void daemon_free(struct daemon *d)
 {
+    service_watchdog_stop();
     http_server_free(d->http);
     feeds_free(d->feeds);
     for (size_t i = 0; i < sizeof(d->signals) / sizeof(d->signals[0]); i++)
@@ -245,7 +319,7 @@ static int daemon_start(struct daemon *d)
     d->base = event_base_new();
     d->store = store_new();
     if (!d->base || !d->store || !(d->feeds = feeds_new(d->base, d->store, &d->flags.clock,
-                                                        mark_dirty, d))) {
+                                                        on_feeds_changed, d))) {
         log_error("cannot set up the event loop");
         return -1;
     }
@@ -270,10 +344,19 @@ static int daemon_start(struct daemon *d)
                                                   : d->config->listen_address;
     struct http_server_options options = {
         .listen_address = address,
+        .listen_fd = -1,
         .telemetry_path = d->flags.telemetry_path,
         .exposition = current_exposition,
         .arg = d,
     };
+    if (d->flags.systemd_socket) {
+        options.listen_fd = service_listen_socket();
+        if (options.listen_fd < 0) {
+            log_error("--web.systemd-socket: systemd passed no listening socket");
+            return -1;
+        }
+        address = "the socket systemd passed";
+    }
     char err[256];
     if (!(d->http = http_server_new(d->base, &options, err, sizeof(err)))) {
         log_error("%s", err);
@@ -283,8 +366,16 @@ static int daemon_start(struct daemon *d)
         log_error("cannot schedule the feeds");
         return -1;
     }
-    log_info("ingotd %s listening on http://%s%s with %zu feeds", INGOT_VERSION, address,
-             d->flags.telemetry_path, d->config->n_feeds);
+    if (service_watchdog_start(d->base) != 0) {
+        log_error("cannot start the watchdog timer");
+        return -1;
+    }
+    log_info("ingotd %s serving %s on %s with %zu feeds", INGOT_VERSION, d->flags.telemetry_path,
+             address, d->config->n_feeds);
+    d->self = (struct metrics_daemon){
+        .last_reload_successful = 1, .last_reload_success_timestamp = (double)time(NULL),
+    };
+    report_status(d, true);
     return 0;
 }
 
@@ -295,7 +386,7 @@ int main(int argc, char **argv)
     if (parsed != 0)
         return parsed < 0 ? 0 : 1;
 
-    d.config = load_config(d.flags.config_file, LOG_LEVEL_ERROR);
+    d.config = load_config(d.flags.config_file, NULL, 0);
     if (d.flags.check_config) {
         if (d.config)
             config_print_summary(d.config, stdout);

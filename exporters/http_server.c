@@ -174,7 +174,8 @@ struct http_server *http_server_new(struct event_base *base,
 {
     char host[256];
     unsigned short port;
-    if (http_parse_listen_address(options->listen_address, host, sizeof(host), &port) != 0) {
+    if (options->listen_fd < 0 &&
+        http_parse_listen_address(options->listen_address, host, sizeof(host), &port) != 0) {
         snprintf(err, err_size, "listen address \"%s\" is not HOST:PORT", options->listen_address);
         return NULL;
     }
@@ -196,12 +197,16 @@ struct http_server *http_server_new(struct event_base *base,
                                             EVHTTP_REQ_OPTIONS | EVHTTP_REQ_PATCH);
     evhttp_set_gencb(s->http, on_request, s);
 
-    /* An empty host means every interface: dual-stack where IPv6 exists. */
-    int bound = host[0] ? evhttp_bind_socket(s->http, host, port)
-                        : (evhttp_bind_socket(s->http, "::", port) == 0 ||
-                           evhttp_bind_socket(s->http, "0.0.0.0", port) == 0)
-                              ? 0
-                              : -1;
+    int bound;
+    if (options->listen_fd >= 0)
+        bound = evhttp_accept_socket(s->http, options->listen_fd);
+    else if (host[0])
+        bound = evhttp_bind_socket(s->http, host, port);
+    else /* every interface: dual-stack where IPv6 exists */
+        bound = evhttp_bind_socket(s->http, "::", port) == 0 ||
+                        evhttp_bind_socket(s->http, "0.0.0.0", port) == 0
+                    ? 0
+                    : -1;
     if (bound != 0) {
         snprintf(err, err_size, "cannot listen on %s: %m", options->listen_address);
         http_server_free(s);

@@ -19,6 +19,7 @@ typedef struct exposition *(*http_exposition_cb)(void *arg);
 
 struct http_server_options {
     const char *listen_address; /* "HOST:PORT", "[V6]:PORT" or ":PORT" (all interfaces) */
+    int listen_fd;              /* >= 0: serve this listening socket instead of binding */
     const char *telemetry_path; /* e.g. "/metrics" */
     http_exposition_cb exposition;
     void *arg;

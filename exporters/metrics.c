@@ -293,7 +293,8 @@ static void render_feeds(struct render *r)
 }
 
 char *metrics_render(const struct config *config, const struct store *store,
-                     const struct evaluation *evaluation, const struct feeds *feeds, size_t *len)
+                     const struct evaluation *evaluation, const struct feeds *feeds,
+                     const struct metrics_daemon *daemon, size_t *len)
 {
     struct render r = {
         .out = expo_new(), .config = config, .store = store, .ev = evaluation, .feeds = feeds,
@@ -305,6 +306,12 @@ char *metrics_render(const struct config *config, const struct store *store,
     render_plant_years(&r);
     render_plants(&r);
     render_feeds(&r);
+    expo_family(r.out, "ingot_config_last_reload_successful", EXPO_GAUGE,
+                "1 when the last configuration (re)load succeeded, else 0.");
+    expo_sample(r.out, NULL, 0, daemon->last_reload_successful);
+    expo_family(r.out, "ingot_config_last_reload_success_timestamp_seconds", EXPO_GAUGE,
+                "When the configuration was last loaded successfully.");
+    expo_sample(r.out, NULL, 0, daemon->last_reload_success_timestamp);
     expo_family(r.out, "ingot_build_info", EXPO_GAUGE,
                 "Version and git revision ingotd was built from; always 1.");
     struct expo_label build[] = {{"version", INGOT_VERSION}, {"revision", INGOT_REVISION}};

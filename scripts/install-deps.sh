@@ -3,9 +3,11 @@
 # missing. Needs root (it runs apt-get).
 set -eu
 
+# dpkg-dev, file and systemd: scripts/test-package.sh (cpack runs dpkg-shlibdeps
+# and file; systemd-analyze checks the units).
 packages="build-essential cmake pkg-config git python3 valgrind
-  libevent-dev libcurl4-openssl-dev libyaml-dev libjansson-dev libcsv-dev libcmocka-dev
-  prometheus"
+  libevent-dev libcurl4-openssl-dev libyaml-dev libjansson-dev libcsv-dev libcmocka-dev libsystemd-dev
+  prometheus dpkg-dev file systemd"
 
 missing=""
 for p in $packages; do

@@ -54,7 +54,9 @@ static int setup(void **state)
     assert_int_equal(feeds_configure(feeds, &fixture_config), 0);
     struct evaluation *ev = evaluation_run(store, &fixture_config, FIXTURE_NOW);
     struct rendered *r = calloc(1, sizeof(*r));
-    r->text = metrics_render(&fixture_config, store, ev, feeds, &r->len);
+    struct metrics_daemon daemon = {.last_reload_successful = 1,
+                                    .last_reload_success_timestamp = 1752537600};
+    r->text = metrics_render(&fixture_config, store, ev, feeds, &daemon, &r->len);
     evaluation_free(ev);
     feeds_free(feeds);
     event_base_free(base);
@@ -108,6 +110,8 @@ static void test_sample_lines(void **state)
     assert_line(r, "ingot_feed_records_rejected_total{feed=\"csv\",reason=\"granularity_conflict\"} 0");
     assert_line(r, "ingot_feed_fetches_total{feed=\"prod\",result=\"error\"} 0");
     assert_line(r, "# TYPE ingot_feed_records_accepted_total counter");
+    assert_line(r, "ingot_config_last_reload_successful 1");
+    assert_line(r, "ingot_config_last_reload_success_timestamp_seconds 1752537600");
 }
 
 static void test_omitted_series(void **state)
@@ -155,7 +159,7 @@ static void test_families_grouped(void **state)
         }
         line = end + 1;
     }
-    assert_int_equal(n_seen, 36);
+    assert_int_equal(n_seen, 38);
 }
 
 int main(void)
