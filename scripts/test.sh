@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs every test: installs what is missing, then builds and runs the whole
-# ctest suite twice, as built for release and under ASan+UBSan.
+# ctest suite twice, as built for release and under ASan+UBSan, then the
+# Debian package test (which installs and purges the package: run as root).
 set -eu
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
@@ -15,3 +16,8 @@ for variant in release sanitize; do
     echo "== $variant tests"
     (cd "$dir" && ctest --output-on-failure --timeout 600 -j2)
 done
+
+# The Debian package: builds it, installs it with dpkg, checks the installed
+# units with systemd-analyze, then purges it again (needs root).
+echo "== package"
+scripts/test-package.sh
