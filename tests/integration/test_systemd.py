@@ -12,13 +12,16 @@ READY=1 -> (SIGHUP) RELOADING=1 with a plausible MONOTONIC_USEC -> READY=1
 -> (bad config, SIGHUP) RELOADING=1 -> READY=1 with the failure in STATUS=
 -> (SIGTERM) STOPPING=1, the watchdog cadence, the gap while SIGSTOP'd and
 the pings after SIGCONT. Then it passes a bound socket as fd 3 with
-LISTEN_FDS=1/LISTEN_PID and scrapes through it. The last line is
-"N passed, M failed".
+LISTEN_FDS=1/LISTEN_PID and scrapes through it. Logs: the journal format's
+<N> fallback, JSON lines, a failing feed logged once; and, as root where no
+journal runs, a real systemd-journald that `journalctl FEED=...` and
+`journalctl -p warning` query. The last line is "N passed, M failed".
 """
 
 import argparse
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -259,12 +262,62 @@ def log_formats(ingotd, tmp):
                   all({"ts", "level", "msg"} <= set(r) for r in records))
 
 
+JOURNALD = "/lib/systemd/systemd-journald"
+JOURNAL_DIRS = ("/run/systemd/journal", "/run/log/journal")
+
+
+def journald(ingotd, tmp):
+    """A real systemd-journald: native fields reach it and journalctl filters on them.
+
+    Runs only as root on a machine without a live journal (CI here); the
+    journald it starts and the directories it creates are removed after."""
+    if os.geteuid() != 0 or not os.path.exists(JOURNALD) or \
+            any(os.path.exists(d) for d in JOURNAL_DIRS):
+        print("skip journald: needs root, systemd-journald and no journal running", flush=True)
+        return
+    port = free_port()
+    config = os.path.join(tmp, "journald.yaml")
+    write_config(config, port, feed_url=f"http://127.0.0.1:{free_port()}/gone.json")
+    jd = subprocess.Popen([JOURNALD], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    daemon = None
+    try:
+        up = wait_until(lambda: os.path.exists("/run/systemd/journal/socket"), 10)
+        check("journald: started", up is not None)
+        daemon = subprocess.Popen([ingotd, f"--config.file={config}", "--log.format=journal"],
+                                  stderr=subprocess.PIPE, text=True)
+
+        def journal(*match):
+            out = subprocess.run(["journalctl", "--no-pager", "-o", "json", f"_PID={daemon.pid}",
+                                  *match], capture_output=True, text=True, timeout=10).stdout
+            return [json.loads(ln) for ln in out.splitlines() if ln.strip()]
+        entries = wait_until(lambda: journal("FEED=gone"), 10) or []
+        down = [e for e in entries if e.get("MESSAGE", "").startswith("feed down")]
+        check("journald: journalctl FEED=gone finds the failure with PRIORITY 4",
+              len(down) == 1 and down[0].get("PRIORITY") == "4" and
+              down[0].get("SYSLOG_IDENTIFIER") == "ingotd", entries)
+        warnings = journal("-p", "warning")
+        check("journald: journalctl -p warning keeps warnings and drops info",
+              any(e.get("MESSAGE", "").startswith("feed down") for e in warnings) and
+              all(int(e.get("PRIORITY", 9)) <= 4 for e in warnings), warnings)
+        daemon.send_signal(signal.SIGTERM)
+        _, err = daemon.communicate(timeout=5)
+        check("journald: nothing goes to stderr", err == "", err)
+    finally:
+        if daemon and daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()
+        jd.terminate()
+        jd.wait(timeout=10)
+        for d in JOURNAL_DIRS:
+            shutil.rmtree(d, ignore_errors=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--ingotd", required=True)
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="ingot-systemd-")
-    for scenario in (notify_protocol, socket_activation, log_formats):
+    for scenario in (notify_protocol, socket_activation, log_formats, journald):
         try:
             scenario(args.ingotd, tmp)
         except Exception as e:  # a scenario that crashes is a failure, not an abort
