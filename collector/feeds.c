@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "failure_log.h"
 #include "fetch.h"
 #include "log.h"
 
@@ -22,10 +23,7 @@ struct feed_state {
     struct event *timer;
     struct fetch *in_flight;
     struct feed_stats stats;
-    char last_error[256];        /* "" while up */
-    uint64_t failures_unlogged;  /* failures since the last line about them */
-    uint64_t failures_in_row;    /* since the feed was last up */
-    double last_failure_logged;  /* monotonic seconds */
+    struct failure_log failures;
 };
 
 /* The most often a failing feed is logged again. */
@@ -84,43 +82,37 @@ static double monotonic_now(void)
 static void record_failure(struct feed_state *fs, const char *why)
 {
     struct log_fields fields = {.feed = fs->config->name};
-    double now = monotonic_now();
+    uint64_t count = 0;
     fs->stats.fetches_error++;
-    fs->failures_in_row++;
-    fs->failures_unlogged++;
-    if (fs->stats.up || fs->failures_in_row == 1 || strcmp(fs->last_error, why) != 0) {
+    fs->stats.up = false;
+    switch (failure_log_failed(&fs->failures, why, monotonic_now(), &count)) {
+    case FAILURE_REPORT_NEW:
         log_with(LOG_LEVEL_WARN, &fields, "feed down: %s", why);
-    } else if (now - fs->last_failure_logged >= FAILURE_SUMMARY_SECONDS) {
+        break;
+    case FAILURE_REPORT_SUMMARY:
         log_with(LOG_LEVEL_WARN, &fields,
                  "feed still down: %llu failures since the last report, %llu in a row: %s",
-                 (unsigned long long)fs->failures_unlogged,
-                 (unsigned long long)fs->failures_in_row, why);
-    } else {
+                 (unsigned long long)count, (unsigned long long)fs->failures.in_row, why);
+        break;
+    case FAILURE_REPORT_QUIET:
         log_with(LOG_LEVEL_DEBUG, &fields, "feed still down: %s", why);
-        fs->stats.up = false;
-        return;
+        break;
     }
-    fs->failures_unlogged = 0;
-    fs->last_failure_logged = now;
-    fs->stats.up = false;
-    snprintf(fs->last_error, sizeof(fs->last_error), "%s", why);
 }
 
 static void record_success(struct feed_state *fs, const struct ingest_counts *counts)
 {
     struct log_fields fields = {.feed = fs->config->name};
-    if (fs->failures_in_row)
+    uint64_t failed = failure_log_recovered(&fs->failures);
+    if (failed)
         log_with(LOG_LEVEL_INFO, &fields, "feed up again after %llu failed fetches",
-                 (unsigned long long)fs->failures_in_row);
-    if (fs->failures_in_row || !fs->stats.fetches_ok)
+                 (unsigned long long)failed);
+    if (failed || !fs->stats.fetches_ok)
         log_with(LOG_LEVEL_INFO, &fields, "feed up: %llu records accepted, %llu changed data",
                  (unsigned long long)counts->accepted, (unsigned long long)counts->changed);
-    fs->failures_in_row = 0;
-    fs->failures_unlogged = 0;
     fs->stats.fetches_ok++;
     fs->stats.up = true;
     fs->stats.last_success = real_now();
-    fs->last_error[0] = '\0';
     fs->stats.records.accepted += counts->accepted;
     fs->stats.records.changed += counts->changed;
     for (int r = 0; r < INGEST_REASON_COUNT; r++)
@@ -228,6 +220,7 @@ int feeds_configure(struct feeds *feeds, const struct config *config)
         fs->config = &config->feeds[i];
         fs->owner = feeds;
         fs->stats.last_duration_seconds = NAN;
+        fs->failures.summary_interval = FAILURE_SUMMARY_SECONDS;
         const struct feed_stats *before = previous_stats(feeds, fs->config->name);
         if (before)
             fs->stats = *before;
