@@ -61,9 +61,20 @@ struct config_initiative {
     int64_t deadline;
 };
 
+/* web: the HTTP endpoint's limits. */
+struct config_web {
+    uint64_t max_connections;       /* default 512; beyond it the slowest is dropped */
+    uint64_t max_header_bytes;      /* request line and headers, default 16 KiB */
+    uint64_t max_request_body_bytes; /* default 1 MiB */
+    int64_t read_header_timeout_ms; /* until a request is complete, default 10s */
+    int64_t idle_timeout_ms;        /* a keep-alive connection waiting, default 60s */
+    int64_t write_timeout_ms;       /* a client not reading the answer, default 30s */
+};
+
 struct config {
     char *path;
     char *listen_address;        /* web.listen_address, "HOST:PORT" */
+    struct config_web web;
     int64_t evaluation_interval_ms; /* default 1m */
     char **metals;               /* [a-z0-9_]+, unique, in config order */
     size_t n_metals;

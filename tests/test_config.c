@@ -457,7 +457,7 @@ static const struct error_case error_cases[] = {
     {METALS "web: {listen_address: {a: 1}}\n",
      ":2:23: web.listen_address: found a mapping, expected a string"},
     {METALS "web: {listen_addr: \":1\"}\n",
-     ":2:7: web: unknown key \"listen_addr\" (expected one of: listen_address)"},
+     ":2:7: web: unknown key \"listen_addr\" (expected one of: listen_address, max_connections, max_header_bytes, max_request_body_bytes, read_header_timeout, idle_timeout, write_timeout)"},
     {LISTEN("localhost"), ":3:19: web.listen_address: \"localhost\" has no port"},
     {LISTEN("\":0\""), ":3:19: web.listen_address: \":0\" has an invalid port (expected 1..65535)"},
     {LISTEN("\"h:65536\""), ":3:19: web.listen_address: \"h:65536\" has an invalid port"},
