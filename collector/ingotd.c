@@ -15,7 +15,7 @@
 #include "config.h"
 #include "eval_clock.h"
 #include "evaluation.h"
-#include "exposition.h"
+#include "endpoints.h"
 #include "feeds.h"
 #include "fetch.h"
 #include "http_server.h"
@@ -23,6 +23,7 @@
 #include "metrics.h"
 #include "service.h"
 #include "store.h"
+#include "web_security.h"
 
 #define DEFAULT_CONFIG_FILE "/etc/ingot/ingot.yaml"
 #define DEFAULT_TELEMETRY_PATH "/metrics"
@@ -31,6 +32,8 @@ struct flags {
     const char *config_file;
     const char *listen_address; /* NULL: the config's */
     const char *telemetry_path;
+    const char *web_config_file; /* NULL: no TLS, no auth */
+    bool enable_lifecycle;
     bool systemd_socket;
     bool check_config;
     struct eval_clock clock;
@@ -42,10 +45,11 @@ struct daemon {
     struct config *config;
     struct store *store;
     struct feeds *feeds;
+    struct web_security *security;
+    struct endpoints *endpoints;
     struct http_server *http;
-    struct exposition *current; /* the last render; NULL until the first scrape */
-    bool dirty;                 /* data or time changed since that render */
-    int64_t last_evaluation;    /* Unix seconds of that render; 0 before */
+    int64_t last_evaluation;    /* Unix seconds of the last render; 0 before */
+    bool ready;                 /* every feed was fetched once; stays true */
     struct metrics_daemon self;
     char reload_error[512];     /* why the last reload failed; "" when it did not */
     struct event *signals[3];
@@ -64,6 +68,8 @@ static void usage(FILE *out)
             "  --web.listen-address=ADDR   HOST:PORT to listen on (overrides the config;\n"
             "                              default " CONFIG_DEFAULT_LISTEN_ADDRESS ")\n"
             "  --web.telemetry-path=PATH   path of the metrics (default " DEFAULT_TELEMETRY_PATH ")\n"
+            "  --web.config.file=FILE      TLS and basic auth (exporter-toolkit's format)\n"
+            "  --web.enable-lifecycle      allow POST/PUT /-/reload\n"
             "  --web.systemd-socket        serve the socket systemd passed (socket activation)\n"
             "                              instead of binding the listen address\n"
             "  --log.level=LEVEL           debug, info, warn or error (default info)\n"
@@ -81,13 +87,15 @@ static void usage(FILE *out)
 static int parse_flags(int argc, char **argv, struct flags *flags)
 {
     enum {
-        F_CONFIG = 1, F_LISTEN, F_PATH, F_SYSTEMD_SOCKET, F_LOG_LEVEL, F_LOG_FORMAT, F_CHECK,
-        F_TIME_NOW, F_VERSION, F_HELP
+        F_CONFIG = 1, F_LISTEN, F_PATH, F_WEB_CONFIG, F_LIFECYCLE, F_SYSTEMD_SOCKET, F_LOG_LEVEL,
+        F_LOG_FORMAT, F_CHECK, F_TIME_NOW, F_VERSION, F_HELP
     };
     static const struct option options[] = {
         {"config.file", required_argument, NULL, F_CONFIG},
         {"web.listen-address", required_argument, NULL, F_LISTEN},
         {"web.telemetry-path", required_argument, NULL, F_PATH},
+        {"web.config.file", required_argument, NULL, F_WEB_CONFIG},
+        {"web.enable-lifecycle", no_argument, NULL, F_LIFECYCLE},
         {"web.systemd-socket", no_argument, NULL, F_SYSTEMD_SOCKET},
         {"log.level", required_argument, NULL, F_LOG_LEVEL},
         {"log.format", required_argument, NULL, F_LOG_FORMAT},
@@ -127,6 +135,12 @@ static int parse_flags(int argc, char **argv, struct flags *flags)
                 return 1;
             }
             log_set_level(level);
+            break;
+        case F_WEB_CONFIG:
+            flags->web_config_file = optarg;
+            break;
+        case F_LIFECYCLE:
+            flags->enable_lifecycle = true;
             break;
         case F_SYSTEMD_SOCKET:
             flags->systemd_socket = true;
@@ -207,31 +221,52 @@ static void report_status(const struct daemon *d, bool ready)
 static void on_feeds_changed(void *arg)
 {
     struct daemon *d = arg;
-    d->dirty = true;
+    endpoints_invalidate(d->endpoints);
     report_status(d, false);
 }
 
-/* The exposition of the current state, rendered again only after a change. */
-static struct exposition *current_exposition(void *arg)
+/* endpoints hooks: the domain render, the per-scrape families, readiness. */
+static char *render_domain(void *arg, enum expo_format format, size_t *len)
 {
     struct daemon *d = arg;
-    if (d->dirty || !d->current) {
-        struct evaluation *ev = evaluation_run(d->store, d->config, eval_clock_now(&d->flags.clock));
-        size_t len = 0;
-        char *text = ev ? metrics_render(d->config, d->store, ev, d->feeds, &d->self, &len)
-                        : NULL;
-        evaluation_free(ev);
-        struct exposition *e = text ? exposition_new(text, len) : NULL;
-        if (!e) {
-            log_error("out of memory rendering the metrics");
-            return d->current ? exposition_ref(d->current) : NULL;
-        }
-        exposition_unref(d->current);
-        d->current = e;
-        d->dirty = false;
-        d->last_evaluation = (int64_t)time(NULL);
+    struct evaluation *ev = evaluation_run(d->store, d->config, eval_clock_now(&d->flags.clock));
+    char *text = ev ? metrics_render(d->config, d->store, ev, d->feeds, format, len) : NULL;
+    evaluation_free(ev);
+    if (!text)
+        log_error("out of memory rendering the metrics");
+    d->last_evaluation = (int64_t)time(NULL);
+    return text;
+}
+
+static void render_daemon(void *arg, struct expo *e)
+{
+    struct daemon *d = arg;
+    d->self.http = d->http ? http_server_stats(d->http) : NULL;
+    metrics_render_daemon(e, &d->self);
+}
+
+static bool is_ready(void *arg)
+{
+    struct daemon *d = arg;
+    for (size_t i = 0; !d->ready && i < d->config->n_feeds; i++) {
+        const struct feed_stats *st = feeds_stats(d->feeds, i);
+        if (st->fetches_ok + st->fetches_error == 0)
+            return false;
     }
-    return exposition_ref(d->current);
+    return d->ready = true;
+}
+
+/* The HTTP limits the config asks for. */
+static struct http_limits http_limits_of(const struct config *config)
+{
+    return (struct http_limits){
+        .max_connections = config->web.max_connections,
+        .max_header_bytes = config->web.max_header_bytes,
+        .max_body_bytes = config->web.max_request_body_bytes,
+        .read_header_timeout_ms = config->web.read_header_timeout_ms,
+        .idle_timeout_ms = config->web.idle_timeout_ms,
+        .write_timeout_ms = config->web.write_timeout_ms,
+    };
 }
 
 /* Records how a reload ended and tells systemd the daemon is ready again. */
@@ -242,11 +277,13 @@ static void reload_finished(struct daemon *d, bool ok)
         d->self.last_reload_success_timestamp = (double)time(NULL);
         d->reload_error[0] = '\0';
     }
-    d->dirty = true;
+    endpoints_invalidate(d->endpoints);
     report_status(d, true);
 }
 
-static void reload(struct daemon *d)
+/* Reloads the config (SIGHUP, POST /-/reload). Returns 0, or -1 with the
+ * reason in d->reload_error. */
+static int reload(struct daemon *d)
 {
     service_reloading();
     log_info("reloading %s", d->flags.config_file);
@@ -255,7 +292,7 @@ static void reload(struct daemon *d)
     if (!fresh) {
         log_error("reload failed: keeping the running config");
         reload_finished(d, false);
-        return;
+        return -1;
     }
     if (!d->flags.listen_address && strcmp(fresh->listen_address, d->config->listen_address))
         log_warn("web.listen_address changed to %s: takes effect at the next restart",
@@ -265,12 +302,23 @@ static void reload(struct daemon *d)
         snprintf(d->reload_error, sizeof(d->reload_error), "out of memory");
         config_free(fresh);
         reload_finished(d, false);
-        return;
+        return -1;
     }
     config_free(d->config);
     d->config = fresh;
+    struct http_limits limits = http_limits_of(fresh);
+    http_server_set_limits(d->http, &limits);
     log_info("reloaded: %zu feeds, %zu metals", fresh->n_feeds, fresh->n_metals);
     reload_finished(d, true);
+    return 0;
+}
+
+static int reload_hook(void *arg, char *err, size_t err_size)
+{
+    struct daemon *d = arg;
+    int rc = reload(d);
+    snprintf(err, err_size, "%s", d->reload_error);
+    return rc;
 }
 
 static void on_signal(evutil_socket_t signum, short what, void *arg)
@@ -291,20 +339,21 @@ static void on_evaluation_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct daemon *d = arg;
-    d->dirty = true;
+    endpoints_invalidate(d->endpoints);
 }
 
 static void daemon_free(struct daemon *d)
 {
     service_watchdog_stop();
     http_server_free(d->http);
+    endpoints_free(d->endpoints);
+    web_security_free(d->security);
     feeds_free(d->feeds);
     for (size_t i = 0; i < sizeof(d->signals) / sizeof(d->signals[0]); i++)
         if (d->signals[i])
             event_free(d->signals[i]);
     if (d->evaluation_tick)
         event_free(d->evaluation_tick);
-    exposition_unref(d->current);
     store_free(d->store);
     config_free(d->config);
     if (d->base)
@@ -340,14 +389,32 @@ static int daemon_start(struct daemon *d)
             return -1;
         }
     }
+    char err[512];
+    if (d->flags.web_config_file &&
+        !(d->security = web_security_new(d->flags.web_config_file, err, sizeof(err)))) {
+        log_error("--web.config.file: %s", err);
+        return -1;
+    }
+    struct endpoints_options endpoints = {
+        .telemetry_path = d->flags.telemetry_path,
+        .enable_lifecycle = d->flags.enable_lifecycle,
+        .hooks = {.render = render_domain, .render_self = render_daemon, .ready = is_ready,
+                  .reload = reload_hook, .arg = d},
+    };
+    if (!(d->endpoints = endpoints_new(&endpoints))) {
+        log_error("out of memory");
+        return -1;
+    }
     const char *address = d->flags.listen_address ? d->flags.listen_address
                                                   : d->config->listen_address;
     struct http_server_options options = {
         .listen_address = address,
         .listen_fd = -1,
-        .telemetry_path = d->flags.telemetry_path,
-        .exposition = current_exposition,
-        .arg = d,
+        .limits = http_limits_of(d->config),
+        .security = d->security,
+        .handler = endpoints_handle,
+        .observe = endpoints_observe,
+        .arg = d->endpoints,
     };
     if (d->flags.systemd_socket) {
         options.listen_fd = service_listen_socket();
@@ -357,7 +424,6 @@ static int daemon_start(struct daemon *d)
         }
         address = "the socket systemd passed";
     }
-    char err[256];
     if (!(d->http = http_server_new(d->base, &options, err, sizeof(err)))) {
         log_error("%s", err);
         return -1;
@@ -370,8 +436,10 @@ static int daemon_start(struct daemon *d)
         log_error("cannot start the watchdog timer");
         return -1;
     }
-    log_info("ingotd %s serving %s on %s with %zu feeds", INGOT_VERSION, d->flags.telemetry_path,
-             address, d->config->n_feeds);
+    log_info("ingotd %s serving %s on %s%s with %zu feeds", INGOT_VERSION,
+             d->flags.telemetry_path, address,
+             d->security && web_security_tls(d->security) ? " over TLS" : "",
+             d->config->n_feeds);
     d->self = (struct metrics_daemon){
         .last_reload_successful = 1, .last_reload_success_timestamp = (double)time(NULL),
     };

@@ -294,10 +294,10 @@ static void render_feeds(struct render *r)
 
 char *metrics_render(const struct config *config, const struct store *store,
                      const struct evaluation *evaluation, const struct feeds *feeds,
-                     const struct metrics_daemon *daemon, size_t *len)
+                     enum expo_format format, size_t *len)
 {
     struct render r = {
-        .out = expo_new(), .config = config, .store = store, .ev = evaluation, .feeds = feeds,
+        .out = expo_new(format), .config = config, .store = store, .ev = evaluation, .feeds = feeds,
     };
     if (!r.out)
         return NULL;
@@ -306,12 +306,6 @@ char *metrics_render(const struct config *config, const struct store *store,
     render_plant_years(&r);
     render_plants(&r);
     render_feeds(&r);
-    expo_family(r.out, "ingot_config_last_reload_successful", EXPO_GAUGE,
-                "1 when the last configuration (re)load succeeded, else 0.");
-    expo_sample(r.out, NULL, 0, daemon->last_reload_successful);
-    expo_family(r.out, "ingot_config_last_reload_success_timestamp_seconds", EXPO_GAUGE,
-                "When the configuration was last loaded successfully.");
-    expo_sample(r.out, NULL, 0, daemon->last_reload_success_timestamp);
     expo_family(r.out, "ingot_build_info", EXPO_GAUGE,
                 "Version and git revision ingotd was built from; always 1.");
     struct expo_label build[] = {{"version", INGOT_VERSION}, {"revision", INGOT_REVISION}};
@@ -319,4 +313,24 @@ char *metrics_render(const struct config *config, const struct store *store,
     char *text = expo_take(r.out, len);
     expo_free(r.out);
     return text;
+}
+
+void metrics_render_daemon(struct expo *e, const struct metrics_daemon *daemon)
+{
+    expo_family(e, "ingot_config_last_reload_successful", EXPO_GAUGE,
+                "1 when the last configuration (re)load succeeded, else 0.");
+    expo_sample(e, NULL, 0, daemon->last_reload_successful);
+    expo_family(e, "ingot_config_last_reload_success_timestamp_seconds", EXPO_GAUGE,
+                "When the configuration was last loaded successfully.");
+    expo_sample(e, NULL, 0, daemon->last_reload_success_timestamp);
+    if (!daemon->http)
+        return;
+    expo_family(e, "ingot_http_open_connections", EXPO_GAUGE, "HTTP connections open now.");
+    expo_sample(e, NULL, 0, (double)daemon->http->open_connections);
+    expo_family(e, "ingot_http_connections_dropped", EXPO_COUNTER,
+                "HTTP connections closed early, by reason.");
+    for (int reason = 0; reason < HTTP_DROP_REASON_COUNT; reason++) {
+        struct expo_label label = {"reason", http_drop_reason_names[reason]};
+        expo_sample(e, &label, 1, (double)daemon->http->dropped[reason]);
+    }
 }

@@ -10,19 +10,25 @@
 
 #include "config.h"
 #include "evaluation.h"
+#include "expo.h"
 #include "feeds.h"
+#include "http_server.h"
 #include "store.h"
 
-/* The daemon's own state that /metrics reports. */
+/* The daemon's own state that /metrics reports on every scrape. */
 struct metrics_daemon {
     int last_reload_successful;              /* 0 or 1 */
     double last_reload_success_timestamp;    /* Unix seconds: start, or last good reload */
+    const struct http_server_stats *http;    /* NULL before the server runs */
 };
 
-/* Renders everything into a new text owned by the caller (free()), its
- * length in *len. Returns NULL on ENOMEM. */
+/* Renders the domain families in format into a new text owned by the
+ * caller (free()), its length in *len; no "# EOF". Returns NULL on ENOMEM. */
 char *metrics_render(const struct config *config, const struct store *store,
                      const struct evaluation *evaluation, const struct feeds *feeds,
-                     const struct metrics_daemon *daemon, size_t *len);
+                     enum expo_format format, size_t *len);
+
+/* Writes the daemon's per-scrape families (config reloads, connections). */
+void metrics_render_daemon(struct expo *e, const struct metrics_daemon *daemon);
 
 #endif

@@ -7,6 +7,7 @@ set -eu
 # and file; systemd-analyze checks the units).
 packages="build-essential cmake pkg-config git python3 valgrind
   libevent-dev libcurl4-openssl-dev libyaml-dev libjansson-dev libcsv-dev libcmocka-dev libsystemd-dev
+  libssl-dev zlib1g-dev libcrypt-dev libhttp-parser-dev openssl
   prometheus dpkg-dev file systemd"
 
 missing=""

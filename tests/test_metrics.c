@@ -54,9 +54,7 @@ static int setup(void **state)
     assert_int_equal(feeds_configure(feeds, &fixture_config), 0);
     struct evaluation *ev = evaluation_run(store, &fixture_config, FIXTURE_NOW);
     struct rendered *r = calloc(1, sizeof(*r));
-    struct metrics_daemon daemon = {.last_reload_successful = 1,
-                                    .last_reload_success_timestamp = 1752537600};
-    r->text = metrics_render(&fixture_config, store, ev, feeds, &daemon, &r->len);
+    r->text = metrics_render(&fixture_config, store, ev, feeds, EXPO_FORMAT_TEXT, &r->len);
     evaluation_free(ev);
     feeds_free(feeds);
     event_base_free(base);
@@ -110,8 +108,6 @@ static void test_sample_lines(void **state)
     assert_line(r, "ingot_feed_records_rejected_total{feed=\"csv\",reason=\"granularity_conflict\"} 0");
     assert_line(r, "ingot_feed_fetches_total{feed=\"prod\",result=\"error\"} 0");
     assert_line(r, "# TYPE ingot_feed_records_accepted_total counter");
-    assert_line(r, "ingot_config_last_reload_successful 1");
-    assert_line(r, "ingot_config_last_reload_success_timestamp_seconds 1752537600");
 }
 
 static void test_omitted_series(void **state)
@@ -159,7 +155,33 @@ static void test_families_grouped(void **state)
         }
         line = end + 1;
     }
-    assert_int_equal(n_seen, 38);
+    assert_int_equal(n_seen, 36);
+}
+
+static void test_daemon_families(void **state)
+{
+    (void)state;
+    struct http_server_stats http = {.open_connections = 3,
+                                     .dropped = {[HTTP_DROP_READ_HEADER_TIMEOUT] = 7}};
+    struct metrics_daemon daemon = {.last_reload_successful = 0,
+                                    .last_reload_success_timestamp = 1752537600, .http = &http};
+    struct expo *e = expo_new(EXPO_FORMAT_TEXT);
+    metrics_render_daemon(e, &daemon);
+    size_t len;
+    struct rendered r = {.text = expo_take(e, &len)};
+    r.len = len;
+    expo_free(e);
+    char *text = r.text;
+    r.text = malloc(len + 2);
+    r.text[0] = '\n';
+    memcpy(r.text + 1, text, len + 1);
+    free(text);
+    assert_line(&r, "ingot_config_last_reload_successful 0");
+    assert_line(&r, "ingot_config_last_reload_success_timestamp_seconds 1752537600");
+    assert_line(&r, "ingot_http_open_connections 3");
+    assert_line(&r, "ingot_http_connections_dropped_total{reason=\"read_header_timeout\"} 7");
+    assert_line(&r, "ingot_http_connections_dropped_total{reason=\"max_connections\"} 0");
+    free(r.text);
 }
 
 int main(void)
@@ -168,6 +190,7 @@ int main(void)
         cmocka_unit_test(test_sample_lines),
         cmocka_unit_test(test_omitted_series),
         cmocka_unit_test(test_families_grouped),
+        cmocka_unit_test(test_daemon_families),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -234,6 +234,10 @@ class Scrape:
             return name
         if name.endswith("_total") and self.type.get(name[:-6]) == "counter":
             return name[:-6]
+        for suffix in ("_bucket", "_sum", "_count"):
+            base = name[:-len(suffix)]
+            if name.endswith(suffix) and self.type.get(base) == "histogram":
+                return base
         return None
 
     def data(self):
