@@ -29,6 +29,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -63,6 +65,7 @@ struct conn {
     struct event *deadline;
     http_parser parser;
     enum conn_phase phase;
+    bool tls_established; /* the handshake completed (TLS only) */
     struct timespec request_started;
     struct conn *prev, *next; /* server->conns, oldest first */
 
@@ -513,11 +516,13 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 {
     (void)bev;
     struct conn *c = arg;
-    if (what & BEV_EVENT_CONNECTED)
+    if (what & BEV_EVENT_CONNECTED) { /* an OpenSSL bufferevent finished its handshake */
+        c->tls_established = true;
         return;
+    }
     if (what & BEV_EVENT_TIMEOUT)
         c->server->stats.dropped[HTTP_DROP_WRITE_TIMEOUT]++;
-    else if ((what & BEV_EVENT_ERROR) && c->phase == PHASE_HANDSHAKE &&
+    else if ((what & BEV_EVENT_ERROR) && !c->tls_established &&
              bufferevent_get_openssl_error(c->bev))
         c->server->stats.dropped[HTTP_DROP_TLS_HANDSHAKE]++;
     conn_free(c);
@@ -579,6 +584,10 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
         evutil_closesocket(fd);
         return;
     }
+    /* Headers and body may leave as separate writes (TLS records): without
+     * this, the second waits ~40 ms for the client's delayed ACK. */
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     SSL *ssl = NULL;
     if (s->options.security) {
         web_security_refresh(s->options.security);
