@@ -8,6 +8,8 @@
  *   web:
  *     listen_address      HOST:PORT, [IPv6]:PORT or :PORT, port 1..65535 [":8467"]
  *   evaluation_interval   duration 1s..1d [1m]
+ *   plant_stale_after     duration 1d..3650d [62d]: a plant whose latest
+ *                         reported period began longer ago is stale
  *   metals                required non-empty list of unique names, at most
  *                         CONFIG_MAX_METALS, kept in file order
  *   feeds                 list (may be empty) of mappings:
@@ -574,6 +576,9 @@ static const struct yaml_walk_key top_keys[] = {
     {.name = "evaluation_interval", .parse = parse_duration,
      .offset = offsetof(struct config, evaluation_interval_ms),
      .range = BETWEEN(1000, 86400000)},
+    {.name = "plant_stale_after", .parse = parse_duration,
+     .offset = offsetof(struct config, plant_stale_after_ms),
+     .range = BETWEEN(86400000, 3650.0 * 86400000)},
     {.name = "metals", .required = true, .parse = parse_metals},
     {.name = "feeds", .parse = parse_feeds, .spec = &feed_spec},
     {.name = "targets", .parse = parse_mapping, .spec = &targets_spec},
@@ -585,6 +590,7 @@ static int top_init(struct yaml_walk *w, void *obj)
 {
     struct config *cfg = obj;
     cfg->evaluation_interval_ms = DEFAULT_EVALUATION_INTERVAL_MS;
+    cfg->plant_stale_after_ms = 62 * 86400 * SECOND_MS;
     cfg->web = (struct config_web){
         .max_connections = 512,
         .max_header_bytes = 16u << 10,
@@ -749,6 +755,8 @@ void config_print_summary(const struct config *config, FILE *out)
     fprintf(out, "  listen address       %s\n", config->listen_address);
     duration_format(config->evaluation_interval_ms, a, sizeof(a));
     fprintf(out, "  evaluation interval  %s\n", a);
+    duration_format(config->plant_stale_after_ms, a, sizeof(a));
+    fprintf(out, "  plant stale after    %s\n", a);
     fprintf(out, "  metals               ");
     for (size_t i = 0; i < config->n_metals; i++)
         fprintf(out, "%s%s", i ? ", " : "", config->metals[i]);

@@ -76,6 +76,7 @@ struct config {
     char *listen_address;        /* web.listen_address, "HOST:PORT" */
     struct config_web web;
     int64_t evaluation_interval_ms; /* default 1m */
+    int64_t plant_stale_after_ms;   /* a plant whose latest period began longer ago is stale; default 62d */
     char **metals;               /* [a-z0-9_]+, unique, in config order */
     size_t n_metals;
     struct config_feed *feeds;

@@ -327,6 +327,12 @@ int store_put(struct store *store, struct store_plant *plant, int metal_id,
     return 1;
 }
 
+int32_t store_latest_period(const struct store_plant *plant, int metal_id)
+{
+    const struct series *s = series_of(plant, metal_id);
+    return s && s->n_records ? s->records[s->n_records - 1].period_key : 0;
+}
+
 const struct rollup_month *store_national_month(const struct store *store, int metal_id,
                                                 int year, int month)
 {

@@ -72,6 +72,9 @@ bool store_granularity_conflict(const struct store_plant *plant, int metal_id,
 int store_put(struct store *store, struct store_plant *plant, int metal_id,
               const struct store_record *record);
 
+/* The key of the latest period stored for (plant, metal), or 0 when none. */
+int32_t store_latest_period(const struct store_plant *plant, int metal_id);
+
 /* National sums of metal for one month, or NULL when nothing was ever
  * stored there. */
 const struct rollup_month *store_national_month(const struct store *store, int metal_id,

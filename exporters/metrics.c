@@ -200,6 +200,46 @@ static void render_plant_years(struct render *r)
     }
 }
 
+/* Start of the latest period a plant reported for any configured metal, or 0. */
+static int64_t latest_period_start(const struct render *r, const struct store_plant *plant)
+{
+    int64_t latest = 0;
+    for (size_t m = 0; m < r->config->n_metals; m++) {
+        int32_t key = store_latest_period(plant, store_metal_find(r->store, r->config->metals[m]));
+        struct period p = period_from_key(key);
+        if (key && period_start(&p) > latest)
+            latest = period_start(&p);
+    }
+    return latest;
+}
+
+static void render_freshness(struct render *r)
+{
+    size_t n = store_plant_count(r->store);
+    expo_family(r->out, "ingot_plant_last_period_timestamp_seconds", EXPO_GAUGE,
+                "Start of the latest period the plant reported for the metal (00:00 UTC).");
+    for (size_t p = 0; p < n; p++) {
+        const struct store_plant *plant = store_plant_at(r->store, p);
+        for (size_t m = 0; m < r->config->n_metals; m++) {
+            int32_t key =
+                store_latest_period(plant, store_metal_find(r->store, r->config->metals[m]));
+            struct period period = period_from_key(key);
+            struct expo_label labels[] = {{"plant", plant->id}, {"metal", r->config->metals[m]}};
+            expo_sample(r->out, labels, 2, key ? (double)period_start(&period) : NAN);
+        }
+    }
+    expo_family(r->out, "ingot_plant_stale", EXPO_GAUGE,
+                "1 when the plant's latest reported period began longer than plant_stale_after "
+                "before now (or it reported none), else 0.");
+    for (size_t p = 0; p < n; p++) {
+        const struct store_plant *plant = store_plant_at(r->store, p);
+        int64_t latest = latest_period_start(r, plant);
+        struct expo_label label = {"plant", plant->id};
+        expo_sample(r->out, &label, 1,
+                    !latest || r->ev->now - latest > r->config->plant_stale_after_ms / 1000);
+    }
+}
+
 static void render_plants(struct render *r)
 {
     size_t n = store_plant_count(r->store);
@@ -240,7 +280,7 @@ static void render_plants(struct render *r)
     }
 }
 
-enum feed_figure { FEED_UP, FEED_LAST_SUCCESS, FEED_DURATION, FEED_ACCEPTED };
+enum feed_figure { FEED_UP, FEED_LAST_SUCCESS, FEED_DURATION, FEED_INTERVAL, FEED_ACCEPTED };
 
 static const struct {
     const char *name;
@@ -252,6 +292,8 @@ static const struct {
                            "When the feed was last fetched and read successfully."},
     [FEED_DURATION] = {"ingot_feed_fetch_duration_seconds", EXPO_GAUGE,
                        "Duration of the feed's last fetch."},
+    [FEED_INTERVAL] = {"ingot_feed_interval_seconds", EXPO_GAUGE,
+                       "How often the feed is fetched, as configured (plus up to 10% jitter)."},
     [FEED_ACCEPTED] = {"ingot_feed_records_accepted", EXPO_COUNTER,
                        "Records accepted from the feed, counted at every delivery."},
 };
@@ -267,6 +309,7 @@ static void render_feeds(struct render *r)
                 [FEED_UP] = s->up,
                 [FEED_LAST_SUCCESS] = s->last_success > 0 ? s->last_success : NAN,
                 [FEED_DURATION] = s->last_duration_seconds,
+                [FEED_INTERVAL] = (double)r->config->feeds[i].interval_ms / 1000,
                 [FEED_ACCEPTED] = (double)s->records.accepted,
             };
             struct expo_label label = {"feed", r->config->feeds[i].name};
@@ -305,6 +348,7 @@ char *metrics_render(const struct config *config, const struct store *store,
     render_initiatives(&r);
     render_plant_years(&r);
     render_plants(&r);
+    render_freshness(&r);
     render_feeds(&r);
     expo_family(r.out, "ingot_build_info", EXPO_GAUGE,
                 "Version and git revision ingotd was built from; always 1.");

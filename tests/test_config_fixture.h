@@ -46,6 +46,7 @@ static struct config fixture_config = {
     .path = "fixture.yaml",
     .listen_address = "127.0.0.1:0",
     .evaluation_interval_ms = 60000,
+    .plant_stale_after_ms = 62LL * 86400 * 1000,
     .metals = fixture_metals,
     .n_metals = 3,
     .feeds = fixture_feeds,

@@ -104,6 +104,13 @@ static void test_sample_lines(void **state)
                    "9800.5");
     assert_line(r, "ingot_plant_co2_tonnes{plant=\"kz-a\",metal=\"copper\",year=\"2025\"} 9300.25");
     assert_line(r, "ingot_plant_green_operational{plant=\"kz-a\"} 1");
+    /* Latest periods 2025-01 and 2024-01; both began more than 62 days before now. */
+    assert_line(r, "ingot_plant_last_period_timestamp_seconds{plant=\"kz-a\",metal=\"copper\"} "
+                   "1735689600");
+    assert_line(r, "ingot_plant_last_period_timestamp_seconds{plant=\"kz-b\",metal=\"copper\"} "
+                   "1704067200");
+    assert_line(r, "ingot_plant_stale{plant=\"kz-a\"} 1");
+    assert_line(r, "ingot_feed_interval_seconds{feed=\"prod\"} 60");
     assert_line(r, "ingot_feed_up{feed=\"prod\"} 0");
     assert_line(r, "ingot_feed_records_rejected_total{feed=\"csv\",reason=\"granularity_conflict\"} 0");
     assert_line(r, "ingot_feed_fetches_total{feed=\"prod\",result=\"error\"} 0");
@@ -119,6 +126,7 @@ static void test_omitted_series(void **state)
     assert_null(strstr(r->text, "ingot_plant_co2_tonnes{plant=\"kz-b\""));
     assert_null(strstr(r->text, "ingot_plant_capacity_tonnes_per_year{plant=\"kz-b\""));
     assert_null(strstr(r->text, "ingot_feed_last_success_timestamp_seconds{"));
+    assert_null(strstr(r->text, "ingot_plant_last_period_timestamp_seconds{plant=\"kz-a\",metal=\"zinc\""));
     assert_null(strstr(r->text, "NaN"));
     assert_null(strstr(r->text, "Inf"));
 }
@@ -155,7 +163,7 @@ static void test_families_grouped(void **state)
         }
         line = end + 1;
     }
-    assert_int_equal(n_seen, 36);
+    assert_int_equal(n_seen, 39);
 }
 
 static void test_daemon_families(void **state)
