@@ -448,7 +448,7 @@ static const struct error_case error_cases[] = {
      ":2:1: unknown key \"evaluation_intervall\" (did you mean \"evaluation_interval\"?)"},
     {METALS "metal: [a]\n", ":2:1: unknown key \"metal\" (did you mean \"metals\"?)"},
     {METALS "colour: red\n", ":2:1: unknown key \"colour\" (expected one of: web, "
-                             "evaluation_interval, metals, feeds, targets)"},
+                             "evaluation_interval, plant_stale_after, metals, feeds, targets)"},
     {METALS "\"say \\\"hi\\\"\": 1\n", ":2:1: unknown key \"say \\\"hi\\\"\" (expected one of:"},
     {"evaluation_interval: 1m\n", ":1:1: missing required key \"metals\""},
     {"web: {}\n\nevaluation_interval: 1m\n", ":1:1: missing required key \"metals\""},
