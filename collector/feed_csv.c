@@ -245,7 +245,7 @@ static int is_blank_line(const char *p, size_t n)
 static int csv_run(struct csv_pass *ps, struct csv_parser *parser, const char *buf, size_t len)
 {
     const char *p = buf;
-    const char *end = buf + len;
+    const char *end = len ? buf + len : buf; /* buf may be NULL when len is 0 */
     for (ps->line = 1; p < end && !ps->failed; ps->line++) {
         size_t n = line_length(p, end);
         const char *nul = memchr(p, '\0', n);

@@ -8,7 +8,7 @@ set -eu
 packages="build-essential cmake pkg-config git python3 valgrind
   libevent-dev libcurl4-openssl-dev libyaml-dev libjansson-dev libcsv-dev libcmocka-dev libsystemd-dev
   libssl-dev zlib1g-dev libcrypt-dev libhttp-parser-dev openssl
-  prometheus dpkg-dev file systemd"
+  prometheus dpkg-dev file systemd clang libclang-rt-14-dev llvm"
 
 missing=""
 for p in $packages; do

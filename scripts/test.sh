@@ -17,6 +17,12 @@ for variant in release sanitize; do
     (cd "$dir" && ctest --output-on-failure --timeout 600 -j2)
 done
 
+# Coverage-guided fuzzing of the feed and config parsers, bounded: 30 s
+# per target (INGOT_FUZZ_SECONDS), in a clang build of its own.
+echo "== fuzz"
+CC=clang BUILD_DIR=build-test-fuzz scripts/build.sh -DINGOT_FUZZ=ON
+(cd build-test-fuzz && ctest -L fuzz --output-on-failure -j2)
+
 # The Debian package: builds it, installs it with dpkg, checks the installed
 # units with systemd-analyze, then purges it again (needs root).
 echo "== package"

@@ -214,8 +214,9 @@ static void test_plant_attributes(void **state)
 static void test_failed_document_applies_nothing(void **state)
 {
     static const char *const bad[] = {
-        "{\"schema\":\"ingot.feed.v1\",\"plants\":[{\"id\":\"kz-a\",\"records\":[{\"metal\":"
-        "\"copper\",\"period\":\"2025-01\",\"production_tonnes\":1}]}", /* truncated */
+        /* truncated */
+        ("{\"schema\":\"ingot.feed.v1\",\"plants\":[{\"id\":\"kz-a\",\"records\":[{\"metal\":"
+         "\"copper\",\"period\":\"2025-01\",\"production_tonnes\":1}]}"),
         "{\"schema\":\"ingot.feed.v2\",\"plants\":[]}",
         "{\"plants\":[]}",
         "{\"schema\":\"ingot.feed.v1\",\"plants\":{}}",
