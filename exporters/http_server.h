@@ -27,7 +27,7 @@ enum http_request_method { REQUEST_GET, REQUEST_HEAD, REQUEST_POST, REQUEST_PUT,
 struct http_request {
     enum http_request_method method;
     const char *method_name;    /* "GET", "DELETE", ... */
-    const char *path;           /* decoded of nothing: the raw path, no query */
+    const char *path;           /* the raw path, not percent-decoded, without the query */
     const char *accept;         /* NULL when the header is absent */
     const char *accept_encoding;
     const char *body;
