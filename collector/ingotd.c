@@ -22,6 +22,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "service.h"
+#include "status_page.h"
 #include "store.h"
 #include "web_security.h"
 
@@ -225,7 +226,8 @@ static void on_feeds_changed(void *arg)
     report_status(d, false);
 }
 
-/* endpoints hooks: the domain render, the per-scrape families, readiness. */
+/* endpoints hooks: the domain render, the status page, the per-scrape
+ * families, readiness. */
 static char *render_domain(void *arg, enum expo_format format, size_t *len)
 {
     struct daemon *d = arg;
@@ -236,6 +238,21 @@ static char *render_domain(void *arg, enum expo_format format, size_t *len)
         log_error("out of memory rendering the metrics");
     d->last_evaluation = (int64_t)time(NULL);
     return text;
+}
+
+static char *render_status(void *arg, size_t *len)
+{
+    struct daemon *d = arg;
+    struct evaluation *ev = evaluation_run(d->store, d->config, eval_clock_now(&d->flags.clock));
+    struct status_page_input input = {
+        .config = d->config, .store = d->store, .evaluation = ev, .feeds = d->feeds,
+        .telemetry_path = d->flags.telemetry_path,
+    };
+    char *html = ev ? status_page_render(&input, len) : NULL;
+    evaluation_free(ev);
+    if (!html)
+        log_error("out of memory rendering the status page");
+    return html;
 }
 
 static void render_daemon(void *arg, struct expo *e)
@@ -399,7 +416,7 @@ static int daemon_start(struct daemon *d)
         .telemetry_path = d->flags.telemetry_path,
         .enable_lifecycle = d->flags.enable_lifecycle,
         .hooks = {.render = render_domain, .render_self = render_daemon, .ready = is_ready,
-                  .reload = reload_hook, .arg = d},
+                  .reload = reload_hook, .render_status = render_status, .arg = d},
     };
     if (!(d->endpoints = endpoints_new(&endpoints))) {
         log_error("out of memory");

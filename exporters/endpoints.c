@@ -20,6 +20,7 @@
 #include "gzip.h"
 #include "negotiate.h"
 #include "process_metrics.h"
+#include "status_page.h"
 
 #define N(array) (sizeof(array) / sizeof((array)[0]))
 
@@ -51,6 +52,7 @@ struct endpoints {
     struct endpoints_options options;
     char *telemetry_path;
     struct cached cache[2]; /* by enum expo_format */
+    struct exposition *status; /* the status page, rendered once per data change */
     uint64_t requests[H_COUNT][N(codes)];
     uint64_t buckets[H_COUNT][N_BOUNDS]; /* cumulative at render time, not here */
     uint64_t observations[H_COUNT];
@@ -77,6 +79,8 @@ void endpoints_invalidate(struct endpoints *e)
         exposition_unref(e->cache[f].gzip);
         e->cache[f] = (struct cached){0};
     }
+    exposition_unref(e->status);
+    e->status = NULL;
 }
 
 void endpoints_free(struct endpoints *e)
@@ -247,8 +251,33 @@ static void serve_metrics(struct endpoints *e, const struct http_request *req,
         http_response_header(r, "Content-Encoding", "gzip");
 }
 
+/* The status page: rendered once per data change (endpoints_invalidate
+ * drops it) and lent to every request by reference. */
+static void serve_status(struct endpoints *e, struct http_response *r)
+{
+    size_t len = 0;
+    char *html;
+    if (!e->status && (html = e->options.hooks.render_status(e->options.hooks.arg, &len)))
+        e->status = exposition_new(html, len);
+    if (!e->status || evbuffer_add_reference(r->body, e->status->text, e->status->len,
+                                             release_exposition, exposition_ref(e->status)) != 0) {
+        if (e->status)
+            exposition_unref(e->status); /* the reference the body did not take */
+        reply_text(r, 500, "500 could not render the status page\n");
+        return;
+    }
+    r->content_type = "text/html; charset=utf-8";
+    http_response_header(r, "Cache-Control", "no-cache");
+    http_response_header(r, "Content-Security-Policy", STATUS_PAGE_CSP);
+}
+
+/* "/": the status page, or a bare list of links without its hook. */
 static void serve_landing(struct endpoints *e, struct http_response *r)
 {
+    if (e->options.hooks.render_status) {
+        serve_status(e, r);
+        return;
+    }
     r->content_type = "text/html; charset=utf-8";
     evbuffer_add_printf(r->body,
                         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>ingot</title>"

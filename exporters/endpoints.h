@@ -1,9 +1,10 @@
 /*
  * endpoints: what ingotd's HTTP paths mean. The telemetry path with
  * content negotiation (text 0.0.4 or OpenMetrics, gzip), cached renders
- * and cheap per-scrape self-metrics; the landing page; /-/healthy,
- * /-/ready and /-/reload; 404 and 405 for the rest. It also keeps the
- * request counters and duration histograms it exports.
+ * and cheap per-scrape self-metrics; the status page on "/" (cached
+ * like the metrics); /-/healthy, /-/ready and /-/reload; 404 and 405 for
+ * the rest. It also keeps the request counters and duration histograms it
+ * exports.
  */
 #ifndef INGOT_ENDPOINTS_H
 #define INGOT_ENDPOINTS_H
@@ -29,6 +30,10 @@ struct endpoints_hooks {
     bool (*ready)(void *arg);
     /* Reloads the config as SIGHUP does: 0, or -1 with the reason in err. */
     int (*reload)(void *arg, char *err, size_t err_size);
+    /* The status page served on "/" (status_page.h): new HTML (free()),
+     * its length in *len; NULL on ENOMEM. Called once per data change,
+     * like render. NULL: "/" is a bare list of links. */
+    char *(*render_status)(void *arg, size_t *len);
     void *arg;
 };
 

@@ -4,11 +4,12 @@
 set -eu
 
 # dpkg-dev, file and systemd: scripts/test-package.sh (cpack runs dpkg-shlibdeps
-# and file; systemd-analyze checks the units).
+# and file; systemd-analyze checks the units). chromium: the status page test
+# renders "/" headless (tests/integration/test_status_page.py).
 packages="build-essential cmake pkg-config git python3 valgrind
   libevent-dev libcurl4-openssl-dev libyaml-dev libjansson-dev libcsv-dev libcmocka-dev libsystemd-dev
   libssl-dev zlib1g-dev libcrypt-dev libhttp-parser-dev openssl
-  prometheus dpkg-dev file systemd clang libclang-rt-14-dev llvm"
+  prometheus dpkg-dev file systemd clang libclang-rt-14-dev llvm chromium"
 
 missing=""
 for p in $packages; do

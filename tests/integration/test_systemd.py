@@ -145,8 +145,10 @@ def notify_protocol(ingotd, tmp):
         time.sleep(1.2)
         pings = notes.pings(start)
         gaps = [b - a for a, b in zip(pings, pings[1:])]
+        # The median gap, so one late wakeup on a loaded machine is no failure.
+        median = sorted(gaps)[len(gaps) // 2] if gaps else 0
         check("watchdog pings at half of WATCHDOG_USEC",
-              len(pings) >= 4 and all(0.1 <= g <= 0.35 for g in gaps), gaps)
+              len(pings) >= 4 and 0.15 <= median <= 0.3, gaps)
 
         daemon.send_signal(signal.SIGSTOP)
         stopped = notes.count()
