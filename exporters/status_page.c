@@ -1,8 +1,8 @@
 /*
  * status_page: the writer of the HTML status page. It reads the
  * evaluation, the config, the feed stats and the store, and writes one
- * page into a growing buffer; an allocation failure is remembered and
- * reported once, at the end.
+ * page into an evbuffer; an allocation failure is remembered and reported
+ * once, at the end.
  *
  * Each figure is written by put_value(): a rounded value for people, then
  * the exact /metrics value (expo_format_double) in its data-metric
@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/buffer.h>
+
 #include "civil_time.h"
 #include "expo.h"
 #include "ingest.h"
@@ -32,41 +34,17 @@
 #define NO_PACE (-1.0)
 
 struct page {
-    char *buf;
-    size_t len, cap;
-    bool failed;
+    struct evbuffer *out;
+    bool failed; /* an append failed: the page is incomplete */
     const struct status_page_input *in;
 };
 
-/* ---- the buffer ---------------------------------------------------- */
-
-/* Room for n more bytes and a NUL; false (and failed set) on ENOMEM. */
-static bool reserve(struct page *p, size_t n)
-{
-    if (p->failed)
-        return false;
-    if (p->len + n + 1 <= p->cap)
-        return true;
-    size_t cap = p->cap ? p->cap : 16384;
-    while (cap < p->len + n + 1)
-        cap *= 2;
-    char *grown = realloc(p->buf, cap);
-    if (!grown) {
-        p->failed = true;
-        return false;
-    }
-    p->buf = grown;
-    p->cap = cap;
-    return true;
-}
+/* ---- the buffer (libevent's evbuffer) -------------------------------- */
 
 static void put_n(struct page *p, const char *s, size_t n)
 {
-    if (!reserve(p, n))
-        return;
-    memcpy(p->buf + p->len, s, n);
-    p->len += n;
-    p->buf[p->len] = '\0';
+    if (!p->failed && evbuffer_add(p->out, s, n) != 0)
+        p->failed = true;
 }
 
 static void put(struct page *p, const char *s)
@@ -79,23 +57,9 @@ static void putf(struct page *p, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char small[256];
-    int n = vsnprintf(small, sizeof(small), fmt, ap);
-    va_end(ap);
-    if (n < 0) {
+    if (!p->failed && evbuffer_add_vprintf(p->out, fmt, ap) < 0)
         p->failed = true;
-        return;
-    }
-    if ((size_t)n < sizeof(small)) {
-        put_n(p, small, (size_t)n);
-        return;
-    }
-    if (!reserve(p, (size_t)n))
-        return;
-    va_start(ap, fmt);
-    vsnprintf(p->buf + p->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
-    p->len += (size_t)n;
 }
 
 /* s as HTML text or attribute value: & < > " ' escaped; control
@@ -819,8 +783,10 @@ static void put_links(struct page *p)
 
 char *status_page_render(const struct status_page_input *in, size_t *len)
 {
-    struct page page = {.in = in};
+    struct page page = {.in = in, .out = evbuffer_new()};
     struct page *p = &page;
+    if (!p->out)
+        return NULL;
     const struct evaluation *ev = in->evaluation;
     char now[32];
     civil_format_rfc3339(ev->now, now, sizeof(now));
@@ -854,11 +820,13 @@ char *status_page_render(const struct status_page_input *in, size_t *len)
     put(p, "<p>Documentation: <code>README.md</code> and <code>docs/</code> in the ingot source "
            "tree, installed in <code>/usr/share/doc/ingot/</code>. ingotd " INGOT_VERSION
            ".</p>\n</footer>\n</body></html>\n");
-    if (p->failed) {
-        free(p->buf);
-        *len = 0;
-        return NULL;
+    size_t n = evbuffer_get_length(p->out);
+    char *text = p->failed ? NULL : malloc(n + 1);
+    if (text) {
+        evbuffer_remove(p->out, text, n);
+        text[n] = '\0';
+        *len = n;
     }
-    *len = p->len;
-    return p->buf;
+    evbuffer_free(p->out);
+    return text;
 }
