@@ -6,6 +6,7 @@
  */
 #include "store.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -89,6 +90,8 @@ static int cmp_record(const void *key, const void *element)
 }
 
 /* Years lead both struct rollup_plant_year and struct national_year. */
+_Static_assert(offsetof(struct rollup_plant_year, year) == 0, "year first");
+_Static_assert(offsetof(struct national_year, year) == 0, "year first");
 static int cmp_year(const void *key, const void *element)
 {
     int a = *(const int *)key, b = *(const int *)element;
@@ -266,35 +269,34 @@ bool store_granularity_conflict(const struct store_plant *plant, int metal_id,
     return false;
 }
 
-/* The rollup of (metal, year) in the national sums, created if asked. */
+/* The element for year in a sorted growable array of structs that begin
+ * with their int year (national and plant rollups), created if asked. */
+static void *year_slot(void **base, size_t *n, size_t *cap, size_t size, int year, bool create)
+{
+    size_t i = lower_bound(*base, *n, size, &year, cmp_year);
+    char *at = (char *)*base + i * size;
+    if (i < *n && *(int *)at == year)
+        return at;
+    if (!create)
+        return NULL;
+    int *slot = insert_at(base, n, cap, size, i);
+    if (slot)
+        *slot = year;
+    return slot;
+}
+
 static struct national_year *national_year(const struct store *store, int metal_id, int year,
                                            bool create)
 {
     struct national_metal *nm = &store->national[metal_id];
-    size_t i = lower_bound(nm->years, nm->n_years, sizeof(*nm->years), &year, cmp_year);
-    if (i < nm->n_years && nm->years[i].year == year)
-        return &nm->years[i];
-    if (!create)
-        return NULL;
-    struct national_year *y =
-        insert_at((void **)&nm->years, &nm->n_years, &nm->cap_years, sizeof(*y), i);
-    if (y)
-        y->year = year;
-    return y;
+    return year_slot((void **)&nm->years, &nm->n_years, &nm->cap_years, sizeof(*nm->years), year,
+                     create);
 }
 
 static struct rollup_plant_year *plant_year(struct series *s, int year, bool create)
 {
-    size_t i = lower_bound(s->years, s->n_years, sizeof(*s->years), &year, cmp_year);
-    if (i < s->n_years && s->years[i].year == year)
-        return &s->years[i];
-    if (!create)
-        return NULL;
-    struct rollup_plant_year *y =
-        insert_at((void **)&s->years, &s->n_years, &s->cap_years, sizeof(*y), i);
-    if (y)
-        y->year = year;
-    return y;
+    return year_slot((void **)&s->years, &s->n_years, &s->cap_years, sizeof(*s->years), year,
+                     create);
 }
 
 int store_put(struct store *store, struct store_plant *plant, int metal_id,
