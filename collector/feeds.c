@@ -7,6 +7,7 @@
 #include "feeds.h"
 
 #include <event2/event.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +140,9 @@ static void on_fetched(const struct fetch_result *result, void *arg)
             record_success(fs, &counts);
         }
     }
+    /* A document's parse tree and body are freed by now; hand the pages
+     * back so a large feed does not leave the daemon's RSS at its peak. */
+    malloc_trim(0);
     schedule_next(fs);
     feeds->changed(feeds->changed_arg);
 }
