@@ -58,6 +58,8 @@ struct endpoints {
     uint64_t observations[H_COUNT];
     double duration_sum[H_COUNT];
     struct expo *tail[2]; /* per-scrape writers, by enum expo_format */
+    struct gzipper *gzip_body; /* level 6: once per data change */
+    struct gzipper *gzip_tail; /* level 1: every gzip scrape */
 };
 
 struct endpoints *endpoints_new(const struct endpoints_options *options)
@@ -69,6 +71,12 @@ struct endpoints *endpoints_new(const struct endpoints_options *options)
     }
     e->options = *options;
     e->options.telemetry_path = e->telemetry_path;
+    e->gzip_body = gzip_new(6);
+    e->gzip_tail = gzip_new(1);
+    if (!e->gzip_body || !e->gzip_tail) {
+        endpoints_free(e);
+        return NULL;
+    }
     return e;
 }
 
@@ -90,6 +98,8 @@ void endpoints_free(struct endpoints *e)
     endpoints_invalidate(e);
     expo_free(e->tail[EXPO_FORMAT_TEXT]);
     expo_free(e->tail[EXPO_FORMAT_OPENMETRICS]);
+    gzip_free(e->gzip_body);
+    gzip_free(e->gzip_tail);
     free(e->telemetry_path);
     free(e);
 }
@@ -148,7 +158,7 @@ static struct cached *cached_render(struct endpoints *e, enum expo_format format
     }
     if (gzip && !c->gzip) {
         size_t len = 0;
-        char *packed = gzip_compress(c->plain->text, c->plain->len, 6, &len);
+        char *packed = gzip_compress(e->gzip_body, c->plain->text, c->plain->len, &len);
         if (!packed || !(c->gzip = exposition_new(packed, len)))
             return NULL;
     }
@@ -229,7 +239,7 @@ static void serve_metrics(struct endpoints *e, const struct http_request *req,
     char *packed_tail = NULL;
     size_t packed_len = 0;
     if (tail && gzip)
-        packed_tail = gzip_compress(tail, tail_len, 1, &packed_len);
+        packed_tail = gzip_compress(e->gzip_tail, tail, tail_len, &packed_len);
     struct exposition *body = gzip ? c->gzip : c->plain;
     if (!tail || (gzip && !packed_tail) ||
         evbuffer_add_reference(r->body, body->text, body->len, release_exposition,

@@ -642,6 +642,9 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
     struct timeval write_tv = {.tv_sec = s->limits.write_timeout_ms / 1000,
                                .tv_usec = (s->limits.write_timeout_ms % 1000) * 1000};
     bufferevent_set_timeouts(c->bev, NULL, &write_tv);
+    /* libevent writes 16 KiB per loop round by default; a 2 MB exposition
+     * would take over a hundred rounds. */
+    bufferevent_set_max_single_write(c->bev, 1 << 20);
     bufferevent_setcb(c->bev, on_read, on_write, on_event, c);
     bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 }
