@@ -274,9 +274,8 @@ bool store_granularity_conflict(const struct store_plant *plant, int metal_id,
 static void *year_slot(void **base, size_t *n, size_t *cap, size_t size, int year, bool create)
 {
     size_t i = lower_bound(*base, *n, size, &year, cmp_year);
-    char *at = (char *)*base + i * size;
-    if (i < *n && *(int *)at == year)
-        return at;
+    if (i < *n && *(int *)((char *)*base + i * size) == year)
+        return (char *)*base + i * size;
     if (!create)
         return NULL;
     int *slot = insert_at(base, n, cap, size, i);
