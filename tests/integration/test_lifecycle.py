@@ -28,38 +28,8 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
-results = []
-
-
-def check(name, ok, detail=""):
-    results.append(ok)
-    print(("ok   " if ok else "FAIL ") + name + ("" if ok else ": " + detail), flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    return None
-
-
-def scrape(port):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-            return r.read().decode()
-    except OSError:
-        return None
+from harness import check, free_port, scrape, summary, wait_until
 
 
 def sample(text, name, labels):
@@ -176,8 +146,7 @@ def main():
         server.wait()
         log.close()
 
-    failed = results.count(False)
-    print(f"{len(results) - failed} passed, {failed} failed")
+    failed = summary()
     if failed:
         print(open(log_path).read()[-4000:])
     return 1 if failed else 0

@@ -29,39 +29,10 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 
-results = []
+from harness import check, free_port, scrape, summary, wait_until
+
 WATCHDOG_USEC = 400_000  # ingotd pings every 200 ms
-
-
-def check(name, ok, detail=""):
-    results.append(ok)
-    print(("ok   " if ok else "FAIL ") + name + ("" if ok else ": " + str(detail)), flush=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    return None
-
-
-def scrape(port):
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
-            return r.read().decode()
-    except OSError:
-        return None
 
 
 def write_config(path, port, feed_url=None, broken=False):
@@ -324,8 +295,7 @@ def main():
             scenario(args.ingotd, tmp)
         except Exception as e:  # a scenario that crashes is a failure, not an abort
             check(f"{scenario.__name__} ran to the end", False, repr(e))
-    failed = results.count(False)
-    print(f"{len(results) - failed} passed, {failed} failed")
+    failed = summary()
     return 1 if failed else 0
 
 
