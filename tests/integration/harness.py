@@ -9,9 +9,11 @@ results = []
 
 
 def check(name, ok, detail=""):
-    """Records one check and prints it: "ok   name" or "FAIL name: detail"."""
+    """Records one check and prints it: "ok   name" or "FAIL name: detail".
+    Returns ok."""
     results.append(bool(ok))
     print(("ok   " if ok else "FAIL ") + name + ("" if ok else ": " + str(detail)), flush=True)
+    return ok
 
 
 def summary():

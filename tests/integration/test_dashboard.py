@@ -60,29 +60,7 @@ DEMO = {"metal": "copper", "plant": "kz-balkhash-cu", "year": "2025"}
 GRAFANA_VARS = {"__rate_interval": "1m", "__interval": "15s", "__range": "1h"}
 WAIT = 60.0                          # bound of each live wait, seconds
 
-results = []
-
-
-def check(name, ok, detail=""):
-    results.append(bool(ok))
-    print(("ok   " if ok else "FAIL ") + name + ("" if ok else ": " + str(detail)), flush=True)
-    return ok
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(predicate, timeout, step=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return None
+from harness import check, free_port, results, wait_until
 
 
 def http_get(port, path, timeout=5):

@@ -123,29 +123,7 @@ SELF_FAMILIES = (  # as named by the text format's TYPE lines
 DROP_REASONS = ("max_connections", "read_header_timeout", "write_timeout", "tls_handshake")
 PASSWORD = "correct horse battery staple"
 
-results = []
-
-
-def check(name, ok, detail=""):
-    results.append(bool(ok))
-    print(("ok   " if ok else "FAIL ") + name + ("" if ok else ": " + str(detail)), flush=True)
-    return ok
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_until(predicate, timeout, step=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(step)
-    return None
+from harness import check, free_port, results, wait_until
 
 
 # ---------------------------------------------------------------------------
