@@ -1,16 +1,129 @@
 /*
- * feed_json: the v1 JSON feed format, on jansson. The document is walked
- * twice: once to check its structure, then again to hand it to the sink.
+ * feed_json: the v1 JSON feed format, read as a stream with yajl: no tree
+ * of the document is ever built, so reading a document costs a few
+ * kilobytes plus its plants' attributes, whatever its size. The document
+ * is read twice. The first pass checks the syntax and the structure and
+ * keeps each plant's attributes; the second hands each plant (from what the
+ * first pass kept) and then its records to the sink. The text is handed to
+ * yajl one line at a time, so every callback knows its line.
  */
 #include "feed_json.h"
 
+#include <errno.h>
+#include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
+#include <yajl/yajl_parse.h>
 
 #define FEED_JSON_SCHEMA "ingot.feed.v1"
+
+/* Containers the reader looks into; anything else is skipped whole. */
+enum json_role { ROLE_ROOT, ROLE_PLANTS, ROLE_PLANT, ROLE_RECORDS, ROLE_RECORD };
+#define ROLE_DEPTH_MAX 5
+
+/* What the next value fills, from the container it is in and its key. */
+enum json_slot {
+    SLOT_TOP,      /* the document itself */
+    SLOT_IGNORED,  /* an unknown key, or anything inside a skipped value */
+    SLOT_SCHEMA,
+    SLOT_PLANTS,
+    SLOT_PLANT,    /* an element of "plants" */
+    SLOT_RECORDS,
+    SLOT_RECORD,   /* an element of "records" */
+    SLOT_PLANT_ID,
+    SLOT_PLANT_NAME,
+    SLOT_PLANT_REGION,
+    SLOT_PLANT_CAPACITY,
+    SLOT_PLANT_WORKERS,
+    SLOT_PLANT_GREEN,
+    SLOT_METAL,
+    SLOT_PERIOD,
+    SLOT_FIELD,    /* + enum record_field */
+};
+#define SLOT_COUNT (SLOT_FIELD + RECORD_FIELD_COUNT)
+
+/* The keys each role reads; any other key is ignored. */
+struct json_key {
+    const char *name;
+    enum json_slot slot;
+};
+
+static const struct json_key root_keys[] = {
+    {"schema", SLOT_SCHEMA}, {"plants", SLOT_PLANTS},
+};
+static const struct json_key plant_keys[] = {
+    {"id", SLOT_PLANT_ID},
+    {"name", SLOT_PLANT_NAME},
+    {"region", SLOT_PLANT_REGION},
+    {"capacity_tonnes_per_year", SLOT_PLANT_CAPACITY},
+    {"workers_certified", SLOT_PLANT_WORKERS},
+    {"green_operational", SLOT_PLANT_GREEN},
+    {"records", SLOT_RECORDS},
+};
+static const struct json_key record_keys[] = {
+    {"metal", SLOT_METAL},
+    {"period", SLOT_PERIOD},
+    {"production_tonnes", SLOT_FIELD + RECORD_PRODUCTION_TONNES},
+    {"co2_tonnes", SLOT_FIELD + RECORD_CO2_TONNES},
+    {"energy_mwh", SLOT_FIELD + RECORD_ENERGY_MWH},
+    {"waste_tonnes", SLOT_FIELD + RECORD_WASTE_TONNES},
+    {"waste_recycled_tonnes", SLOT_FIELD + RECORD_WASTE_RECYCLED_TONNES},
+};
+
+/* A copy of a string value, reused from one value to the next. */
+struct json_text {
+    char *s;
+    size_t cap;
+    bool set; /* a string without NUL bytes was stored */
+};
+
+/* A plant's attributes as the first pass found them; strings owned. */
+struct held_plant {
+    struct feed_plant_attrs attrs; /* id/name/region point at the copies */
+    char *id, *name, *region;
+};
+
+/* The first structural problem, by precedence: top level before schema
+ * before plants before the elements, whatever the document order. */
+enum json_problem {
+    PROBLEM_NONE,
+    PROBLEM_ELEMENT, /* the text is in element_problem */
+    PROBLEM_PLANTS_NOT_ARRAY,
+    PROBLEM_PLANTS_MISSING,
+    PROBLEM_SCHEMA_WRONG,
+    PROBLEM_SCHEMA_MISSING,
+    PROBLEM_TOP_NOT_OBJECT,
+};
+
+struct json_reader {
+    const struct feed_sink *sink; /* NULL in the first pass */
+    unsigned long line;
+
+    enum json_role roles[ROLE_DEPTH_MAX];
+    unsigned depth;      /* roles in use */
+    unsigned skip_depth; /* containers open inside a skipped value */
+    unsigned seen_keys;  /* bit per slot, of the innermost role's object */
+    unsigned outer_seen[ROLE_DEPTH_MAX];
+    enum json_slot slot; /* what the next value fills */
+
+    bool schema_seen, plants_seen;
+    enum json_problem problem;
+    char element_problem[96];
+
+    size_t plant_index;  /* of the current or next plant */
+    size_t record_index; /* within the current plant */
+    struct held_plant *plants; /* the first pass's, [n_plants] */
+    size_t n_plants, plants_cap;
+
+    struct feed_raw_record record; /* the second pass's record being read */
+    struct json_text metal, period, number;
+
+    char failure[160]; /* a callback's reason to stop, "" when none */
+};
 
 /* Writes one formatted line into err; returns -1 for the caller to return. */
 static int json_fail(char *err, size_t err_size, const char *fmt, ...)
@@ -25,126 +138,574 @@ static int json_fail(char *err, size_t err_size, const char *fmt, ...)
     return -1;
 }
 
-/* A JSON number, or null/missing, or anything else. */
-static struct feed_value value_of(const json_t *j)
+static void note_problem(struct json_reader *r, enum json_problem problem)
 {
-    if (j == NULL || json_is_null(j))
-        return (struct feed_value){.state = FEED_VALUE_ABSENT};
-    if (!json_is_number(j))
-        return (struct feed_value){.state = FEED_VALUE_INVALID};
-    return (struct feed_value){.state = FEED_VALUE_PRESENT, .value = json_number_value(j)};
+    if (problem > r->problem)
+        r->problem = problem;
 }
 
-/* A JSON string, or null/missing, or anything else. */
-static struct feed_text text_of(const json_t *j)
+/* The first element problem only: later ones do not replace it. */
+static void note_element_problem(struct json_reader *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void note_element_problem(struct json_reader *r, const char *fmt, ...)
 {
-    if (j == NULL || json_is_null(j))
-        return (struct feed_text){.state = FEED_VALUE_ABSENT};
-    if (!json_is_string(j))
-        return (struct feed_text){.state = FEED_VALUE_INVALID};
-    return (struct feed_text){.state = FEED_VALUE_PRESENT, .s = json_string_value(j)};
+    if (r->problem != PROBLEM_NONE)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->element_problem, sizeof(r->element_problem), fmt, ap);
+    va_end(ap);
+    r->problem = PROBLEM_ELEMENT;
 }
 
-static void emit_plant(const json_t *plant, const struct feed_sink *sink)
+/* Stops the parse with reason; returns 0 for a yajl callback to return. */
+static int stop(struct json_reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int stop(struct json_reader *r, const char *fmt, ...)
 {
-    struct feed_plant_attrs attrs = {
-        .id = json_string_value(json_object_get(plant, "id")),
-        .name = text_of(json_object_get(plant, "name")),
-        .region = text_of(json_object_get(plant, "region")),
-        .capacity_tonnes_per_year = value_of(json_object_get(plant, "capacity_tonnes_per_year")),
-        .workers_certified = value_of(json_object_get(plant, "workers_certified")),
-        .green_state = FEED_VALUE_ABSENT,
-    };
-    const json_t *green = json_object_get(plant, "green_operational");
-    if (json_is_boolean(green)) {
-        attrs.green_state = FEED_VALUE_PRESENT;
-        attrs.green_operational = json_is_true(green);
-    } else if (green != NULL && !json_is_null(green)) {
-        attrs.green_state = FEED_VALUE_INVALID;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->failure, sizeof(r->failure), fmt, ap);
+    va_end(ap);
+    return 0;
+}
+
+/* Copies a string value; a value with a NUL byte is not set (C strings
+ * cannot hold it, and cutting it short would change its meaning). */
+static int text_store(struct json_reader *r, struct json_text *t, const unsigned char *s,
+                      size_t len)
+{
+    t->set = false;
+    if (memchr(s, '\0', len) != NULL)
+        return 1;
+    if (len + 1 > t->cap) {
+        char *grown = realloc(t->s, len + 1);
+        if (grown == NULL)
+            return stop(r, "out of memory");
+        t->s = grown;
+        t->cap = len + 1;
     }
-    sink->plant(sink->ctx, &attrs);
+    memcpy(t->s, s, len);
+    t->s[len] = '\0';
+    t->set = true;
+    return 1;
 }
 
-static void emit_record(const json_t *record, const char *plant_id,
-                        const struct feed_sink *sink)
+/* The plant being read: the first pass has appended it; the second pass
+ * counts plants, all of them objects once the first pass found no problem. */
+static struct held_plant *current_plant(struct json_reader *r)
 {
-    struct feed_raw_record raw = {
-        .plant = plant_id,
-        .metal = json_string_value(json_object_get(record, "metal")),
-        .period = json_string_value(json_object_get(record, "period")),
-    };
-    for (int f = 0; f < RECORD_FIELD_COUNT; f++)
-        raw.fields[f] = value_of(json_object_get(record, record_field_names[f]));
-    sink->record(sink->ctx, &raw);
+    return r->sink != NULL ? &r->plants[r->plant_index] : &r->plants[r->n_plants - 1];
 }
 
-/* Walks the plants array checking its structure and, when sink is set,
- * handing on each plant and record as it goes. Returns 0, or -1 with err
- * set at the first element that is not an object or a records member that
- * is not an array. */
-static int walk_plants(const json_t *plants, const struct feed_sink *sink, char *err,
+/* ---- values: what each slot does with a scalar ------------------------ */
+
+enum scalar_kind { SCALAR_NULL, SCALAR_BOOL, SCALAR_NUMBER, SCALAR_STRING };
+
+struct scalar {
+    enum scalar_kind kind;
+    int boolean;
+    double number;
+    const unsigned char *s;
+    size_t len;
+};
+
+static struct feed_value value_of(const struct scalar *v)
+{
+    if (v == NULL)
+        return (struct feed_value){.state = FEED_VALUE_INVALID};
+    if (v->kind == SCALAR_NULL)
+        return (struct feed_value){.state = FEED_VALUE_ABSENT};
+    if (v->kind != SCALAR_NUMBER)
+        return (struct feed_value){.state = FEED_VALUE_INVALID};
+    return (struct feed_value){.state = FEED_VALUE_PRESENT, .value = v->number};
+}
+
+/* Copies a plant's text attribute in the first pass. v is NULL for a
+ * container. Returns 0 to stop. */
+static int hold_text(struct json_reader *r, char **copy, struct feed_text *attr,
+                     const struct scalar *v)
+{
+    free(*copy);
+    *copy = NULL;
+    *attr = (struct feed_text){.state = FEED_VALUE_INVALID};
+    if (v != NULL && v->kind == SCALAR_NULL)
+        attr->state = FEED_VALUE_ABSENT;
+    if (v == NULL || v->kind != SCALAR_STRING || memchr(v->s, '\0', v->len) != NULL)
+        return 1;
+    *copy = strndup((const char *)v->s, v->len);
+    if (*copy == NULL)
+        return stop(r, "out of memory");
+    *attr = (struct feed_text){.state = FEED_VALUE_PRESENT, .s = *copy};
+    return 1;
+}
+
+/* A plant attribute, kept in the first pass only. */
+static int plant_value(struct json_reader *r, enum json_slot slot, const struct scalar *v)
+{
+    if (r->sink != NULL)
+        return 1;
+    struct held_plant *p = current_plant(r);
+    switch (slot) {
+    case SLOT_PLANT_ID:
+        free(p->id);
+        p->id = NULL;
+        if (v != NULL && v->kind == SCALAR_STRING && memchr(v->s, '\0', v->len) == NULL) {
+            p->id = strndup((const char *)v->s, v->len);
+            if (p->id == NULL)
+                return stop(r, "out of memory");
+        }
+        p->attrs.id = p->id;
+        return 1;
+    case SLOT_PLANT_NAME:
+        return hold_text(r, &p->name, &p->attrs.name, v);
+    case SLOT_PLANT_REGION:
+        return hold_text(r, &p->region, &p->attrs.region, v);
+    case SLOT_PLANT_CAPACITY:
+        p->attrs.capacity_tonnes_per_year = value_of(v);
+        return 1;
+    case SLOT_PLANT_WORKERS:
+        p->attrs.workers_certified = value_of(v);
+        return 1;
+    case SLOT_PLANT_GREEN:
+        p->attrs.green_state = FEED_VALUE_INVALID;
+        if (v != NULL && v->kind == SCALAR_NULL)
+            p->attrs.green_state = FEED_VALUE_ABSENT;
+        if (v != NULL && v->kind == SCALAR_BOOL) {
+            p->attrs.green_state = FEED_VALUE_PRESENT;
+            p->attrs.green_operational = v->boolean;
+        }
+        return 1;
+    default:
+        return 1;
+    }
+}
+
+/* A record's metal, period or quantity, read in the second pass only. */
+static int record_value(struct json_reader *r, enum json_slot slot, const struct scalar *v)
+{
+    if (r->sink == NULL)
+        return 1;
+    if (slot == SLOT_METAL || slot == SLOT_PERIOD) {
+        struct json_text *t = slot == SLOT_METAL ? &r->metal : &r->period;
+        t->set = false;
+        if (v != NULL && v->kind == SCALAR_STRING)
+            return text_store(r, t, v->s, v->len);
+        return 1;
+    }
+    r->record.fields[slot - SLOT_FIELD] = value_of(v);
+    return 1;
+}
+
+/* A value of the slot in r->slot: v is the scalar, or NULL when the value
+ * is an object or an array (which the caller then skips). Returns 0 to
+ * stop. */
+static int take_value(struct json_reader *r, const struct scalar *v)
+{
+    enum json_slot slot = r->slot;
+    switch (slot) {
+    case SLOT_TOP:
+        note_problem(r, PROBLEM_TOP_NOT_OBJECT);
+        return 1;
+    case SLOT_IGNORED:
+        return 1;
+    case SLOT_SCHEMA:
+        r->schema_seen = true;
+        if (v == NULL || v->kind != SCALAR_STRING || v->len != strlen(FEED_JSON_SCHEMA) ||
+            memcmp(v->s, FEED_JSON_SCHEMA, v->len) != 0)
+            note_problem(r, PROBLEM_SCHEMA_WRONG);
+        return 1;
+    case SLOT_PLANTS:
+        r->plants_seen = true;
+        note_problem(r, PROBLEM_PLANTS_NOT_ARRAY);
+        return 1;
+    case SLOT_PLANT:
+        note_element_problem(r, "plants[%zu] is not an object", r->plant_index);
+        r->plant_index++;
+        return 1;
+    case SLOT_RECORDS:
+        if (v == NULL || v->kind != SCALAR_NULL)
+            note_element_problem(r, "plants[%zu].records is not an array", r->plant_index);
+        return 1;
+    case SLOT_RECORD:
+        note_element_problem(r, "plants[%zu].records[%zu] is not an object", r->plant_index,
+                             r->record_index);
+        r->record_index++;
+        return 1;
+    case SLOT_METAL:
+    case SLOT_PERIOD:
+        return record_value(r, slot, v);
+    default:
+        if (slot >= SLOT_FIELD)
+            return record_value(r, slot, v);
+        return plant_value(r, slot, v);
+    }
+}
+
+/* The slot of the next element after a value in an array; objects set it
+ * from each key. */
+static void next_slot(struct json_reader *r)
+{
+    if (r->skip_depth > 0 || r->depth == 0) {
+        r->slot = SLOT_IGNORED;
+        return;
+    }
+    switch (r->roles[r->depth - 1]) {
+    case ROLE_PLANTS:
+        r->slot = SLOT_PLANT;
+        break;
+    case ROLE_RECORDS:
+        r->slot = SLOT_RECORD;
+        break;
+    default:
+        r->slot = SLOT_IGNORED; /* an object: its next key decides */
+        break;
+    }
+}
+
+static int scalar_done(struct json_reader *r, const struct scalar *v)
+{
+    int go_on = take_value(r, v);
+    next_slot(r);
+    return go_on;
+}
+
+/* ---- yajl callbacks ---------------------------------------------------- */
+
+static int on_null(void *ctx)
+{
+    return scalar_done(ctx, &(struct scalar){.kind = SCALAR_NULL});
+}
+
+static int on_boolean(void *ctx, int b)
+{
+    return scalar_done(ctx, &(struct scalar){.kind = SCALAR_BOOL, .boolean = b});
+}
+
+static int on_number(void *ctx, const char *s, size_t len)
+{
+    struct json_reader *r = ctx;
+    if (r->slot == SLOT_IGNORED)
+        return scalar_done(r, &(struct scalar){.kind = SCALAR_NUMBER});
+    if (!text_store(r, &r->number, (const unsigned char *)s, len))
+        return 0;
+    errno = 0;
+    double v = strtod(r->number.s, NULL);
+    if (errno == ERANGE && isinf(v))
+        return stop(r, "number too large: %.40s", r->number.s);
+    return scalar_done(r, &(struct scalar){.kind = SCALAR_NUMBER, .number = v});
+}
+
+static int on_string(void *ctx, const unsigned char *s, size_t len)
+{
+    return scalar_done(ctx, &(struct scalar){.kind = SCALAR_STRING, .s = s, .len = len});
+}
+
+/* Enters a container. is_map tells an object from an array. */
+static int open_container(struct json_reader *r, bool is_map)
+{
+    enum json_slot slot = r->slot;
+    enum json_role role;
+    bool wanted;
+    switch (slot) {
+    case SLOT_TOP:
+        role = ROLE_ROOT, wanted = is_map;
+        break;
+    case SLOT_PLANTS:
+        role = ROLE_PLANTS, wanted = !is_map;
+        if (wanted)
+            r->plants_seen = true;
+        break;
+    case SLOT_PLANT:
+        role = ROLE_PLANT, wanted = is_map;
+        break;
+    case SLOT_RECORDS:
+        role = ROLE_RECORDS, wanted = !is_map;
+        break;
+    case SLOT_RECORD:
+        role = ROLE_RECORD, wanted = is_map;
+        break;
+    default:
+        role = ROLE_ROOT, wanted = false;
+        break;
+    }
+    if (!wanted) {
+        /* Counted as the wrong type (or ignored), then skipped whole. The
+         * element counters move on at the close, like a scalar's. */
+        if (slot != SLOT_PLANT && slot != SLOT_RECORD) {
+            if (!take_value(r, NULL))
+                return 0;
+        }
+        r->skip_depth++;
+        r->slot = SLOT_IGNORED;
+        return 1;
+    }
+
+    if (role == ROLE_PLANT && r->sink == NULL) {
+        if (r->n_plants == r->plants_cap) {
+            size_t cap = r->plants_cap ? r->plants_cap * 2 : 16;
+            struct held_plant *grown = realloc(r->plants, cap * sizeof(*grown));
+            if (grown == NULL)
+                return stop(r, "out of memory");
+            r->plants = grown;
+            r->plants_cap = cap;
+        }
+        r->plants[r->n_plants++] = (struct held_plant){.attrs.line = r->line};
+    }
+    if (role == ROLE_PLANT)
+        r->record_index = 0;
+    if (role == ROLE_RECORD && r->sink != NULL) {
+        r->record = (struct feed_raw_record){.plant = current_plant(r)->id, .line = r->line};
+        r->metal.set = r->period.set = false;
+    }
+    r->outer_seen[r->depth] = r->seen_keys;
+    r->seen_keys = 0;
+    r->roles[r->depth++] = role;
+    r->slot = is_map ? SLOT_IGNORED : (role == ROLE_PLANTS ? SLOT_PLANT : SLOT_RECORD);
+    return 1;
+}
+
+static int close_container(struct json_reader *r)
+{
+    if (r->skip_depth > 0) {
+        r->skip_depth--;
+        if (r->skip_depth > 0)
+            return 1;
+        /* The end of a skipped value: a wrong element moves its counter. */
+        if (r->depth == 0) {
+            next_slot(r);
+            return 1;
+        }
+        enum json_role role = r->roles[r->depth - 1];
+        if (role == ROLE_PLANTS) {
+            note_element_problem(r, "plants[%zu] is not an object", r->plant_index);
+            r->plant_index++;
+        } else if (role == ROLE_RECORDS) {
+            note_element_problem(r, "plants[%zu].records[%zu] is not an object",
+                                 r->plant_index, r->record_index);
+            r->record_index++;
+        }
+        next_slot(r);
+        return 1;
+    }
+    enum json_role role = r->roles[--r->depth];
+    r->seen_keys = r->outer_seen[r->depth];
+    if (role == ROLE_PLANT) {
+        if (r->sink != NULL && r->plant_index >= r->n_plants)
+            return stop(r, "document changed between passes");
+        r->plant_index++;
+    } else if (role == ROLE_RECORD) {
+        if (r->sink != NULL) {
+            r->record.metal = r->metal.set ? r->metal.s : NULL;
+            r->record.period = r->period.set ? r->period.s : NULL;
+            r->sink->record(r->sink->ctx, &r->record);
+        }
+        r->record_index++;
+    }
+    next_slot(r);
+    return 1;
+}
+
+static int on_start_map(void *ctx)
+{
+    struct json_reader *r = ctx;
+    /* A plant's attributes go to the sink before its records: the first
+     * pass kept them. */
+    if (r->slot == SLOT_PLANT && r->sink != NULL && r->skip_depth == 0) {
+        if (r->plant_index >= r->n_plants)
+            return stop(r, "document changed between passes");
+        r->sink->plant(r->sink->ctx, &current_plant(r)->attrs);
+    }
+    return open_container(r, true);
+}
+
+static int on_start_array(void *ctx)
+{
+    return open_container(ctx, false);
+}
+
+static int on_end(void *ctx)
+{
+    return close_container(ctx);
+}
+
+static int on_map_key(void *ctx, const unsigned char *key, size_t len)
+{
+    struct json_reader *r = ctx;
+    r->slot = SLOT_IGNORED;
+    if (r->skip_depth > 0)
+        return 1;
+    const struct json_key *keys;
+    size_t n;
+    switch (r->roles[r->depth - 1]) {
+    case ROLE_ROOT:
+        keys = root_keys, n = sizeof(root_keys) / sizeof(root_keys[0]);
+        break;
+    case ROLE_PLANT:
+        keys = plant_keys, n = sizeof(plant_keys) / sizeof(plant_keys[0]);
+        break;
+    case ROLE_RECORD:
+        keys = record_keys, n = sizeof(record_keys) / sizeof(record_keys[0]);
+        break;
+    default:
+        return 1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (strlen(keys[i].name) != len || memcmp(keys[i].name, key, len) != 0)
+            continue;
+        unsigned bit = 1u << keys[i].slot;
+        if (r->seen_keys & bit)
+            return stop(r, "duplicate key \"%s\"", keys[i].name);
+        r->seen_keys |= bit;
+        r->slot = keys[i].slot;
+        break;
+    }
+    return 1;
+}
+
+static const yajl_callbacks json_callbacks = {
+    .yajl_null = on_null,
+    .yajl_boolean = on_boolean,
+    .yajl_number = on_number,
+    .yajl_string = on_string,
+    .yajl_start_map = on_start_map,
+    .yajl_map_key = on_map_key,
+    .yajl_end_map = on_end,
+    .yajl_start_array = on_start_array,
+    .yajl_end_array = on_end,
+};
+
+_Static_assert(SLOT_COUNT <= 32, "seen_keys has a bit per slot");
+
+/* ---- passes ------------------------------------------------------------ */
+
+/* Fills err with where the parse stopped and why. offset counts the bytes
+ * read: the position given is the last byte read (the one that was wrong,
+ * or the end of the token that was), or just past the end of a document
+ * that ended too early. */
+static int parse_error(const char *buf, size_t offset, bool at_end, const char *why, char *err,
                        size_t err_size)
 {
-    size_t i;
-    const json_t *plant;
-    json_array_foreach(plants, i, plant) {
-        if (!json_is_object(plant))
-            return json_fail(err, err_size, "plants[%zu] is not an object", i);
-        const json_t *records = json_object_get(plant, "records");
-        if (records != NULL && !json_is_null(records) && !json_is_array(records))
-            return json_fail(err, err_size, "plants[%zu].records is not an array", i);
-        if (sink != NULL)
-            emit_plant(plant, sink);
-        const char *plant_id = json_string_value(json_object_get(plant, "id"));
-        size_t r;
-        const json_t *record;
-        json_array_foreach(records, r, record) {
-            if (!json_is_object(record))
-                return json_fail(err, err_size, "plants[%zu].records[%zu] is not an object", i,
-                                 r);
-            if (sink != NULL)
-                emit_record(record, plant_id, sink);
+    if (offset > 0 && !at_end)
+        offset--;
+    unsigned long line = 1;
+    size_t line_start = 0;
+    for (size_t i = 0; i < offset; i++) {
+        if (buf[i] == '\n') {
+            line++;
+            line_start = i + 1;
         }
     }
-    return 0;
+    return json_fail(err, err_size, "line %lu, column %zu: %s", line, offset - line_start + 1,
+                     why);
 }
 
-/* Checks the top level and finds the plants array; -1 with err set. */
-static int top_level(const json_t *root, const json_t **plants, char *err, size_t err_size)
+/* yajl's own message for a syntax error, without its trailing newline. */
+static int syntax_error(yajl_handle h, const char *buf, size_t offset, bool at_end, char *err,
+                        size_t err_size)
 {
-    if (!json_is_object(root))
-        return json_fail(err, err_size, "top level is not an object");
-    const json_t *schema = json_object_get(root, "schema");
-    if (schema == NULL)
-        return json_fail(err, err_size, "\"schema\" is missing");
-    if (!json_is_string(schema) || strcmp(json_string_value(schema), FEED_JSON_SCHEMA) != 0)
-        return json_fail(err, err_size, "\"schema\" is not \"" FEED_JSON_SCHEMA "\"");
-    *plants = json_object_get(root, "plants");
-    if (*plants == NULL)
-        return json_fail(err, err_size, "\"plants\" is missing");
-    if (!json_is_array(*plants))
+    unsigned char *message = yajl_get_error(h, 0, NULL, 0);
+    char why[128];
+    snprintf(why, sizeof(why), "%s", message ? (const char *)message : "syntax error");
+    why[strcspn(why, "\n")] = '\0';
+    if (message)
+        yajl_free_error(h, message);
+    return parse_error(buf, offset, at_end, why, err, err_size);
+}
+
+/* One pass over the document; 0, or -1 with err set. */
+static int run_pass(struct json_reader *r, const char *buf, size_t len, char *err,
+                    size_t err_size)
+{
+    yajl_handle h = yajl_alloc(&json_callbacks, NULL, r);
+    if (h == NULL)
+        return json_fail(err, err_size, "out of memory");
+
+    r->line = 1;
+    r->depth = r->skip_depth = 0;
+    r->slot = SLOT_TOP;
+    r->plant_index = 0;
+    size_t offset = 0;
+    yajl_status status = yajl_status_ok;
+    while (offset < len && status == yajl_status_ok) {
+        const char *nl = memchr(buf + offset, '\n', len - offset);
+        size_t chunk = nl ? (size_t)(nl - (buf + offset)) + 1 : len - offset;
+        status = yajl_parse(h, (const unsigned char *)buf + offset, chunk);
+        if (status != yajl_status_ok)
+            offset += yajl_get_bytes_consumed(h);
+        else
+            offset += chunk;
+        r->line += nl != NULL && status == yajl_status_ok;
+    }
+    bool at_end = status == yajl_status_ok;
+    if (at_end)
+        status = yajl_complete_parse(h);
+
+    int rc = 0;
+    if (status == yajl_status_client_canceled)
+        rc = parse_error(buf, offset, at_end, r->failure, err, err_size);
+    else if (status == yajl_status_error)
+        rc = syntax_error(h, buf, offset, at_end, err, err_size);
+    yajl_free(h);
+    return rc;
+}
+
+/* The first pass's verdict on the structure; 0, or -1 with err set. */
+static int structure_verdict(const struct json_reader *r, char *err, size_t err_size)
+{
+    enum json_problem problem = r->problem;
+    if (problem < PROBLEM_SCHEMA_MISSING && !r->schema_seen)
+        problem = PROBLEM_SCHEMA_MISSING;
+    if (problem < PROBLEM_PLANTS_MISSING && !r->plants_seen)
+        problem = PROBLEM_PLANTS_MISSING;
+    switch (problem) {
+    case PROBLEM_NONE:
+        return 0;
+    case PROBLEM_ELEMENT:
+        return json_fail(err, err_size, "%s", r->element_problem);
+    case PROBLEM_PLANTS_NOT_ARRAY:
         return json_fail(err, err_size, "\"plants\" is not an array");
-    return 0;
+    case PROBLEM_PLANTS_MISSING:
+        return json_fail(err, err_size, "\"plants\" is missing");
+    case PROBLEM_SCHEMA_WRONG:
+        return json_fail(err, err_size, "\"schema\" is not \"" FEED_JSON_SCHEMA "\"");
+    case PROBLEM_SCHEMA_MISSING:
+        return json_fail(err, err_size, "\"schema\" is missing");
+    case PROBLEM_TOP_NOT_OBJECT:
+        return json_fail(err, err_size, "top level is not an object");
+    }
+    return json_fail(err, err_size, "internal error");
+}
+
+static void reader_release(struct json_reader *r)
+{
+    for (size_t i = 0; i < r->n_plants; i++) {
+        free(r->plants[i].id);
+        free(r->plants[i].name);
+        free(r->plants[i].region);
+    }
+    free(r->plants);
+    free(r->metal.s);
+    free(r->period.s);
+    free(r->number.s);
 }
 
 int feed_json_parse(const char *buf, size_t len, const struct feed_sink *sink, char *err,
                     size_t err_size)
 {
-    json_error_t error;
-    json_t *root = json_loadb(buf, len, JSON_DECODE_INT_AS_REAL | JSON_REJECT_DUPLICATES, &error);
-    if (root == NULL) {
-        /* Only argument errors (a NULL buffer) come without a position. */
-        if (error.line < 1)
-            return json_fail(err, err_size, "%s", error.text);
-        return json_fail(err, err_size, "line %d, column %d: %s", error.line, error.column,
-                         error.text);
+    if (buf == NULL)
+        return json_fail(err, err_size, "no document");
+    if (len == 0)
+        return json_fail(err, err_size, "empty document");
+    struct json_reader r = {0};
+    int rc = run_pass(&r, buf, len, err, err_size);
+    if (rc == 0)
+        rc = structure_verdict(&r, err, err_size);
+    if (rc == 0) {
+        r.sink = sink;
+        rc = run_pass(&r, buf, len, err, err_size); /* checked: cannot fail now */
     }
-    const json_t *plants = NULL;
-    int rc = top_level(root, &plants, err, err_size);
-    if (rc == 0)
-        rc = walk_plants(plants, NULL, err, err_size);
-    if (rc == 0)
-        rc = walk_plants(plants, sink, err, err_size); /* checked: cannot fail now */
-    json_decref(root);
+    reader_release(&r);
     return rc;
 }

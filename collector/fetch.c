@@ -163,6 +163,12 @@ static size_t fetch_write_cb(char *data, size_t size, size_t nmemb, void *userda
             fetch->body_state = FETCH_BODY_TOO_BIG;
             return 0;
         }
+        /* An announced size is taken at its word (it is within max_body), so
+         * a large document is held once, not in a doubled buffer. */
+        if (announced > 0 && fetch_body_reserve(fetch, (size_t)announced + 1) != 0) {
+            fetch->body_state = FETCH_BODY_NO_MEMORY;
+            return 0;
+        }
     }
     if (n > fetch->max_body - fetch->body_len) {
         fetch->body_state = FETCH_BODY_TOO_BIG;

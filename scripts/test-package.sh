@@ -69,11 +69,11 @@ info="$work/info"
 dpkg-deb -I "$deb" >"$info"
 depends=$(sed -n 's/^ Depends: //p' "$info")
 missing=""
-for lib in libevent libcurl libyaml libjansson libcsv; do
+for lib in libevent libcurl libyaml libyajl libjansson libcsv; do
     case "$depends" in *"$lib"*) ;; *) missing="$missing $lib" ;; esac
 done
 if [ -z "$missing" ]; then
-    ok "Depends names libevent libcurl libyaml libjansson libcsv"
+    ok "Depends names libevent libcurl libyaml libyajl libjansson libcsv"
 else
     echo "Depends: $depends" >"$log"; fail "Depends lacks$missing"
 fi
