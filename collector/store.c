@@ -166,6 +166,16 @@ int store_metal_id(struct store *store, const char *metal)
     return (int)store->n_metals++;
 }
 
+size_t store_metal_count(const struct store *store)
+{
+    return store->n_metals;
+}
+
+const char *store_metal_name(const struct store *store, int metal_id)
+{
+    return store->metals[metal_id];
+}
+
 struct store_plant *store_plant_find(const struct store *store, const char *id)
 {
     size_t i = lower_bound(store->plants, store->n_plants, sizeof(*store->plants), id, cmp_plant);
@@ -250,6 +260,18 @@ const struct store_record *store_record_find(const struct store_plant *plant, in
         return NULL;
     size_t i = lower_bound(s->records, s->n_records, sizeof(*s->records), &period_key, cmp_record);
     return i < s->n_records && s->records[i].period_key == period_key ? &s->records[i] : NULL;
+}
+
+size_t store_record_count(const struct store_plant *plant, int metal_id)
+{
+    const struct series *s = series_of(plant, metal_id);
+    return s ? s->n_records : 0;
+}
+
+const struct store_record *store_record_at(const struct store_plant *plant, int metal_id,
+                                           size_t i)
+{
+    return &series_of(plant, metal_id)->records[i];
 }
 
 bool store_granularity_conflict(const struct store_plant *plant, int metal_id,

@@ -46,6 +46,11 @@ void store_free(struct store *store);
 int store_metal_id(struct store *store, const char *metal);
 /* The id of metal if it was ever interned, or -1. */
 int store_metal_find(const struct store *store, const char *metal);
+/* Every metal ever interned has an id 0 <= id < store_metal_count, in
+ * interning order (not meaningful outside this store). store_metal_name is
+ * its name, owned by the store and valid for the store's life. */
+size_t store_metal_count(const struct store *store);
+const char *store_metal_name(const struct store *store, int metal_id);
 
 /* The plant with this id, or NULL. */
 struct store_plant *store_plant_find(const struct store *store, const char *id);
@@ -61,6 +66,12 @@ int store_plant_set_text(char **slot, const char *value);
 /* The stored record of (plant, metal, period key), or NULL. */
 const struct store_record *store_record_find(const struct store_plant *plant, int metal_id,
                                              int32_t period_key);
+/* The records of (plant, metal) in period-key order: store_record_at(i) for
+ * 0 <= i < store_record_count (0 for a metal the plant never reported). The
+ * pointer is valid until the next store_put on that plant and metal. */
+size_t store_record_count(const struct store_plant *plant, int metal_id);
+const struct store_record *store_record_at(const struct store_plant *plant, int metal_id,
+                                           size_t i);
 /* True when storing period p for (plant, metal) would mix a month record
  * with day records of the same month. */
 bool store_granularity_conflict(const struct store_plant *plant, int metal_id,
