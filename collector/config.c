@@ -7,6 +7,12 @@
  *
  *   web:
  *     listen_address      HOST:PORT, [IPv6]:PORT or :PORT, port 1..65535 [":8467"]
+ *   state_dir             directory for snapshots ["/var/lib/ingot"]; a relative
+ *                         path is taken from the config file's directory
+ *   snapshot:
+ *     interval            duration 1s..1d [1m]: how often the state is written
+ *                         to state_dir when it changed
+ *     keep                integer 1..1000 [3]: snapshot files kept
  *   evaluation_interval   duration 1s..1d [1m]
  *   plant_stale_after     duration 1d..3650d [62d]: a plant whose latest
  *                         reported period began longer ago is stale
@@ -16,7 +22,7 @@
  *     name                required name, unique among feeds
  *     url                 required: http:// or https:// with a host, or
  *                         file:// with an absolute path (file:///path)
- *     format              required: json | csv
+ *     format              required: json | csv | ingot-snapshot
  *     interval            duration >= 1s [5m]
  *     timeout             duration > 0 and <= interval [min(30s, interval)]
  *     max_body_bytes      integer 1..1073741824 [8388608]
@@ -87,6 +93,7 @@ static const char HOST_CHARS[] =
 static const char *const format_names[] = {
     [FEED_FORMAT_JSON] = "json",
     [FEED_FORMAT_CSV] = "csv",
+    [FEED_FORMAT_INGOT_SNAPSHOT] = "ingot-snapshot",
 };
 
 static const char *const measure_names[] = {
@@ -570,9 +577,52 @@ FITS_SEEN(web_keys);
 
 static const struct yaml_walk_spec web_spec = {.keys = web_keys, .n_keys = ARRAY_LEN(web_keys)};
 
+static const struct yaml_walk_key snapshot_keys[] = {
+    {.name = "interval", .parse = parse_duration,
+     .offset = offsetof(struct config, snapshot.interval_ms), .range = BETWEEN(1000, 86400000)},
+    {.name = "keep", .parse = parse_u64, .offset = offsetof(struct config, snapshot.keep),
+     .range = BETWEEN(1, 1000)},
+};
+
+FITS_SEEN(snapshot_keys);
+
+static const struct yaml_walk_spec snapshot_spec = {
+    .keys = snapshot_keys, .n_keys = ARRAY_LEN(snapshot_keys),
+};
+
+static const char *state_dir_problem(const char *s)
+{
+    return s[0] != '\0' ? NULL : "is empty (expected a directory)";
+}
+
+/* state_dir, a relative one taken from the config file's directory as
+ * Prometheus does with the paths in its config. */
+static int parse_state_dir(struct yaml_walk *w, yaml_node_t *value, const char *path,
+                           const struct yaml_walk_key *key, void *field)
+{
+    char **dir = field;
+    if (parse_text(w, value, path, key, field) != 0)
+        return -1;
+    if ((*dir)[0] == '/')
+        return 0;
+    const char *slash = strrchr(w->file, '/');
+    int base_len = slash ? (int)(slash - w->file) : 1;
+    char *resolved = NULL;
+    if (asprintf(&resolved, "%.*s/%s", base_len, slash ? w->file : ".", *dir) < 0) {
+        yaml_walk_out_of_memory(w);
+        return -1;
+    }
+    free(*dir);
+    *dir = resolved;
+    return 0;
+}
+
 /* metals comes before targets: production and growth keys are metals. */
 static const struct yaml_walk_key top_keys[] = {
     {.name = "web", .parse = parse_mapping, .spec = &web_spec},
+    {.name = "state_dir", .parse = parse_state_dir, .offset = offsetof(struct config, state_dir),
+     .problem = state_dir_problem},
+    {.name = "snapshot", .parse = parse_mapping, .spec = &snapshot_spec},
     {.name = "evaluation_interval", .parse = parse_duration,
      .offset = offsetof(struct config, evaluation_interval_ms),
      .range = BETWEEN(1000, 86400000)},
@@ -599,6 +649,9 @@ static int top_init(struct yaml_walk *w, void *obj)
         .idle_timeout_ms = 60 * SECOND_MS,
         .write_timeout_ms = 30 * SECOND_MS,
     };
+    cfg->snapshot = (struct config_snapshot){.interval_ms = 60 * SECOND_MS, .keep = 3};
+    if (yaml_walk_store_string(w, CONFIG_DEFAULT_STATE_DIR, &cfg->state_dir) != 0)
+        return -1;
     return yaml_walk_store_string(w, CONFIG_DEFAULT_LISTEN_ADDRESS, &cfg->listen_address);
 }
 
@@ -639,6 +692,7 @@ void config_free(struct config *config)
         return;
     free(config->path);
     free(config->listen_address);
+    free(config->state_dir);
     for (size_t i = 0; i < config->n_metals; i++)
         free(config->metals[i]);
     free(config->metals);
@@ -753,6 +807,9 @@ void config_print_summary(const struct config *config, FILE *out)
     char a[32], b[32];
     fprintf(out, "configuration %s\n", config->path);
     fprintf(out, "  listen address       %s\n", config->listen_address);
+    duration_format(config->snapshot.interval_ms, a, sizeof(a));
+    fprintf(out, "  state directory      %s (snapshot every %s when changed, keep %" PRIu64 ")\n",
+            config->state_dir, a, config->snapshot.keep);
     duration_format(config->evaluation_interval_ms, a, sizeof(a));
     fprintf(out, "  evaluation interval  %s\n", a);
     duration_format(config->plant_stale_after_ms, a, sizeof(a));

@@ -13,9 +13,10 @@
 #include <stdio.h>
 
 #define CONFIG_DEFAULT_LISTEN_ADDRESS ":8467"
+#define CONFIG_DEFAULT_STATE_DIR "/var/lib/ingot"
 #define CONFIG_MAX_METALS 64
 
-enum feed_format { FEED_FORMAT_JSON, FEED_FORMAT_CSV };
+enum feed_format { FEED_FORMAT_JSON, FEED_FORMAT_CSV, FEED_FORMAT_INGOT_SNAPSHOT };
 
 struct config_feed {
     char *name;      /* [a-z0-9_]+, unique */
@@ -71,10 +72,19 @@ struct config_web {
     int64_t write_timeout_ms;       /* a client not reading the answer, default 30s */
 };
 
+/* snapshot: how often the state is written to state_dir, and how many. */
+struct config_snapshot {
+    int64_t interval_ms; /* default 1m: written when data changed since the last */
+    uint64_t keep;       /* files kept, default 3 */
+};
+
 struct config {
     char *path;
     char *listen_address;        /* web.listen_address, "HOST:PORT" */
     struct config_web web;
+    char *state_dir;             /* absolute; a relative one is resolved against the
+                                  * config file's directory */
+    struct config_snapshot snapshot;
     int64_t evaluation_interval_ms; /* default 1m */
     int64_t plant_stale_after_ms;   /* a plant whose latest period began longer ago is stale; default 62d */
     char **metals;               /* [a-z0-9_]+, unique, in config order */

@@ -12,6 +12,7 @@
 #include "feed_csv.h"
 #include "feed_json.h"
 #include "log.h"
+#include "snapshot.h"
 
 const char *const ingest_reason_names[INGEST_REASON_COUNT] = {
     [INGEST_INVALID_PLANT] = "invalid_plant",
@@ -191,7 +192,14 @@ int ingest_document(struct store *store, const struct config *config,
         .store = store, .config = config, .feed = feed, .now = now, .counts = counts,
     };
     struct feed_sink sink = {.plant = on_plant, .record = on_record, .ctx = &in};
-    if (feed->format == FEED_FORMAT_CSV)
+    switch (feed->format) {
+    case FEED_FORMAT_CSV:
         return feed_csv_parse(body, len, &sink, err, err_size);
+    case FEED_FORMAT_INGOT_SNAPSHOT:
+        /* Another ingotd's records, validated like any feed's. */
+        return snapshot_read((const uint8_t *)body, len, &sink, NULL, err, err_size);
+    case FEED_FORMAT_JSON:
+        break;
+    }
     return feed_json_parse(body, len, &sink, err, err_size);
 }

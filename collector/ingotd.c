@@ -21,7 +21,9 @@
 #include "http_server.h"
 #include "log.h"
 #include "metrics.h"
+#include "persistence.h"
 #include "service.h"
+#include "snapshot.h"
 #include "status_page.h"
 #include "store.h"
 #include "web_security.h"
@@ -46,6 +48,7 @@ struct daemon {
     struct config *config;
     struct store *store;
     struct feeds *feeds;
+    struct persistence *persistence;
     struct web_security *security;
     struct endpoints *endpoints;
     struct http_server *http;
@@ -223,6 +226,7 @@ static void on_feeds_changed(void *arg)
 {
     struct daemon *d = arg;
     endpoints_invalidate(d->endpoints);
+    persistence_changed(d->persistence);
     report_status(d, false);
 }
 
@@ -255,10 +259,46 @@ static char *render_status(void *arg, size_t *len)
     return html;
 }
 
+/* The state as one snapshot, taken now (the wall clock). */
+static int encode_state(void *arg, uint8_t **out, size_t *len, int64_t *taken_at_ms)
+{
+    struct daemon *d = arg;
+    struct evaluation *ev = evaluation_run(d->store, d->config, eval_clock_now(&d->flags.clock));
+    size_t n = d->config->n_feeds;
+    struct snapshot_feed_status *feeds = calloc(n ? n : 1, sizeof(*feeds));
+    int rc = -1;
+    if (ev && feeds) {
+        for (size_t i = 0; i < n; i++)
+            feeds[i] = (struct snapshot_feed_status){d->config->feeds[i].name,
+                                                     feeds_stats(d->feeds, i)};
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        *taken_at_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+        struct snapshot_source src = {
+            .config = d->config, .store = d->store, .evaluation = ev, .feeds = feeds,
+            .n_feeds = n, .taken_at_ms = *taken_at_ms,
+        };
+        rc = snapshot_encode(&src, out, len);
+    }
+    free(feeds);
+    evaluation_free(ev);
+    return rc;
+}
+
+static uint8_t *render_snapshot(void *arg, size_t *len)
+{
+    uint8_t *bytes = NULL;
+    int64_t taken_at_ms;
+    if (encode_state(arg, &bytes, len, &taken_at_ms) != 0)
+        log_error("out of memory encoding the snapshot");
+    return bytes;
+}
+
 static void render_daemon(void *arg, struct expo *e)
 {
     struct daemon *d = arg;
     d->self.http = d->http ? http_server_stats(d->http) : NULL;
+    persistence_stats(d->persistence, &d->self.snapshots);
     metrics_render_daemon(e, &d->self);
 }
 
@@ -323,6 +363,7 @@ static int reload(struct daemon *d)
     }
     config_free(d->config);
     d->config = fresh;
+    persistence_configure(d->persistence, fresh);
     struct http_limits limits = http_limits_of(fresh);
     http_server_set_limits(d->http, &limits);
     log_info("reloaded: %zu feeds, %zu metals", fresh->n_feeds, fresh->n_metals);
@@ -362,6 +403,7 @@ static void on_evaluation_tick(evutil_socket_t fd, short what, void *arg)
 static void daemon_free(struct daemon *d)
 {
     service_watchdog_stop();
+    persistence_free(d->persistence); /* the last snapshot, while the state is whole */
     http_server_free(d->http);
     endpoints_free(d->endpoints);
     web_security_free(d->security);
@@ -416,7 +458,8 @@ static int daemon_start(struct daemon *d)
         .telemetry_path = d->flags.telemetry_path,
         .enable_lifecycle = d->flags.enable_lifecycle,
         .hooks = {.render = render_domain, .render_self = render_daemon, .ready = is_ready,
-                  .reload = reload_hook, .render_status = render_status, .arg = d},
+                  .reload = reload_hook, .render_status = render_status,
+                  .render_snapshot = render_snapshot, .arg = d},
     };
     if (!(d->endpoints = endpoints_new(&endpoints))) {
         log_error("out of memory");
@@ -445,6 +488,13 @@ static int daemon_start(struct daemon *d)
         log_error("%s", err);
         return -1;
     }
+    /* What was accepted before the last stop is back before anything is
+     * served or fetched. */
+    if (!(d->persistence = persistence_new(d->base, d->config, encode_state, d))) {
+        log_error("cannot set up snapshots");
+        return -1;
+    }
+    persistence_restore(d->persistence, d->store);
     if (feeds_configure(d->feeds, d->config) != 0) {
         log_error("cannot schedule the feeds");
         return -1;

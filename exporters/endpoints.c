@@ -11,6 +11,7 @@
 #include "endpoints.h"
 
 #include <event2/buffer.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,16 +26,16 @@
 #define N(array) (sizeof(array) / sizeof((array)[0]))
 
 /* Label values of ingot_http_requests_total{handler}; "none" is the server's own answers. */
-enum handler { H_METRICS, H_LANDING, H_HEALTHY, H_READY, H_RELOAD, H_NOT_FOUND, H_NONE,
-               H_COUNT };
+enum handler { H_METRICS, H_LANDING, H_HEALTHY, H_READY, H_RELOAD, H_SNAPSHOT, H_NOT_FOUND,
+               H_NONE, H_COUNT };
 static const char *const handler_names[H_COUNT] = {
-    [H_METRICS] = "metrics", [H_LANDING] = "landing", [H_HEALTHY] = "healthy",
-    [H_READY] = "ready",     [H_RELOAD] = "reload",   [H_NOT_FOUND] = "not_found",
-    [H_NONE] = "none",
+    [H_METRICS] = "metrics", [H_LANDING] = "landing",   [H_HEALTHY] = "healthy",
+    [H_READY] = "ready",     [H_RELOAD] = "reload",     [H_SNAPSHOT] = "snapshot",
+    [H_NOT_FOUND] = "not_found", [H_NONE] = "none",
 };
 
 /* Every status ingotd answers with: a bounded label set. */
-static const int codes[] = {200, 400, 401, 403, 404, 405, 408, 413, 431, 500, 503};
+static const int codes[] = {200, 304, 400, 401, 403, 404, 405, 408, 413, 431, 500, 503};
 
 static const double duration_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                          0.01,   0.025,   0.05,   0.1,   0.25,   0.5, 1};
@@ -48,10 +49,18 @@ struct cached {
     double render_seconds;
 };
 
+/* The snapshot as /snapshot serves it, made once per data change. */
+struct cached_snapshot {
+    struct exposition *plain;
+    struct exposition *gzip; /* made on the first gzip request */
+    char etag[2 + 2 * 16 + 1]; /* "\"" + 128 bits of its SHA-256 in hex + "\"" */
+};
+
 struct endpoints {
     struct endpoints_options options;
     char *telemetry_path;
     struct cached cache[2]; /* by enum expo_format */
+    struct cached_snapshot snapshot;
     struct exposition *status; /* the status page, rendered once per data change */
     uint64_t requests[H_COUNT][N(codes)];
     uint64_t buckets[H_COUNT][N_BOUNDS]; /* cumulative at render time, not here */
@@ -87,6 +96,9 @@ void endpoints_invalidate(struct endpoints *e)
         exposition_unref(e->cache[f].gzip);
         e->cache[f] = (struct cached){0};
     }
+    exposition_unref(e->snapshot.plain);
+    exposition_unref(e->snapshot.gzip);
+    e->snapshot = (struct cached_snapshot){0};
     exposition_unref(e->status);
     e->status = NULL;
 }
@@ -261,6 +273,92 @@ static void serve_metrics(struct endpoints *e, const struct http_request *req,
         http_response_header(r, "Content-Encoding", "gzip");
 }
 
+/* The cached snapshot (and its gzip when asked), made if missing. */
+static struct cached_snapshot *cached_snapshot(struct endpoints *e, bool gzip)
+{
+    struct cached_snapshot *c = &e->snapshot;
+    if (!c->plain) {
+        size_t len = 0;
+        uint8_t *bytes = e->options.hooks.render_snapshot(e->options.hooks.arg, &len);
+        unsigned char digest[EVP_MAX_MD_SIZE];
+        if (!bytes)
+            return NULL;
+        if (EVP_Digest(bytes, len, digest, NULL, EVP_sha256(), NULL) != 1) {
+            free(bytes);
+            return NULL;
+        }
+        if (!(c->plain = exposition_new((char *)bytes, len)))
+            return NULL;
+        char *p = c->etag;
+        *p++ = '"';
+        for (size_t i = 0; i < 16; i++)
+            p += sprintf(p, "%02x", digest[i]);
+        *p++ = '"';
+        *p = '\0';
+    }
+    if (gzip && !c->gzip) {
+        size_t len = 0;
+        char *packed = gzip_compress(e->gzip_body, c->plain->text, c->plain->len, &len);
+        if (!packed || !(c->gzip = exposition_new(packed, len)))
+            return NULL;
+    }
+    return c;
+}
+
+/* True when an If-None-Match value names etag (or is "*"): the entity tags
+ * are compared weakly, as RFC 9110 asks for If-None-Match. */
+static bool etag_matches(const char *if_none_match, const char *etag)
+{
+    if (!if_none_match)
+        return false;
+    const char *p = if_none_match;
+    size_t etag_len = strlen(etag);
+    while (*p) {
+        p += strspn(p, " \t,");
+        if (*p == '*')
+            return true;
+        if (strncmp(p, "W/", 2) == 0)
+            p += 2;
+        size_t len = strcspn(p, ",");
+        while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
+            len--;
+        if (len == etag_len && memcmp(p, etag, len) == 0)
+            return true;
+        p += strcspn(p, ",");
+    }
+    return false;
+}
+
+/* GET /snapshot: the state as one ingot.v1.Snapshot, with an ETag so a
+ * poller that has it already gets 304. */
+static void serve_snapshot(struct endpoints *e, const struct http_request *req,
+                           struct http_response *r)
+{
+    bool gzip = negotiate_gzip(req->accept_encoding);
+    struct cached_snapshot *c = cached_snapshot(e, gzip);
+    if (!c) {
+        reply_text(r, 500, "500 could not encode the snapshot\n");
+        return;
+    }
+    http_response_header(r, "ETag", c->etag);
+    http_response_header(r, "Vary", "Accept-Encoding");
+    http_response_header(r, "Cache-Control", "no-cache");
+    if (etag_matches(req->if_none_match, c->etag)) {
+        r->status = 304;
+        return;
+    }
+    struct exposition *body = gzip ? c->gzip : c->plain;
+    if (evbuffer_add_reference(r->body, body->text, body->len, release_exposition,
+                               exposition_ref(body)) != 0) {
+        exposition_unref(body); /* the reference the body did not take */
+        reply_text(r, 500, "500 could not encode the snapshot\n");
+        return;
+    }
+    r->content_type = "application/x-protobuf";
+    if (gzip)
+        http_response_header(r, "Content-Encoding", "gzip");
+}
+
 /* The status page: rendered once per data change (endpoints_invalidate
  * drops it) and lent to every request by reference. */
 static void serve_status(struct endpoints *e, struct http_response *r)
@@ -294,6 +392,7 @@ static void serve_landing(struct endpoints *e, struct http_response *r)
                         "</head>\n<body><h1>ingot</h1>\n"
                         "<p>Plant production and emissions against national targets.</p>\n"
                         "<ul><li><a href=\"%s\">Metrics</a></li>\n"
+                        "<li><a href=\"/snapshot\">Snapshot</a></li>\n"
                         "<li><a href=\"/-/healthy\">Health</a></li>\n"
                         "<li><a href=\"/-/ready\">Readiness</a></li></ul>\n</body></html>\n",
                         e->telemetry_path);
@@ -326,6 +425,7 @@ void endpoints_handle(void *arg, const struct http_request *req, struct http_res
         {"/-/healthy", H_HEALTHY},
         {"/-/ready", H_READY},
         {"/-/reload", H_RELOAD},
+        {"/snapshot", H_SNAPSHOT},
     };
     enum handler h = H_NOT_FOUND;
     if (strcmp(req->path, e->telemetry_path) == 0)
@@ -365,6 +465,9 @@ void endpoints_handle(void *arg, const struct http_request *req, struct http_res
         break;
     case H_RELOAD:
         serve_reload(e, r);
+        break;
+    case H_SNAPSHOT:
+        serve_snapshot(e, req, r);
         break;
     case H_NOT_FOUND:
     case H_NONE:

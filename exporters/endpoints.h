@@ -2,7 +2,8 @@
  * endpoints: what ingotd's HTTP paths mean. The telemetry path with
  * content negotiation (text 0.0.4 or OpenMetrics, gzip), cached renders
  * and cheap per-scrape self-metrics; the status page on "/" (cached
- * like the metrics); /-/healthy, /-/ready and /-/reload; 404 and 405 for
+ * like the metrics); /snapshot (the state as protobuf, cached, with an
+ * ETag); /-/healthy, /-/ready and /-/reload; 404 and 405 for
  * the rest. It also keeps the request counters and duration histograms it
  * exports.
  */
@@ -11,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "expo.h"
 #include "http_server.h"
@@ -34,6 +36,10 @@ struct endpoints_hooks {
      * its length in *len; NULL on ENOMEM. Called once per data change,
      * like render. NULL: "/" is a bare list of links. */
     char *(*render_status)(void *arg, size_t *len);
+    /* The state as a serialised ingot.v1.Snapshot for /snapshot: new bytes
+     * (free()), their length in *len; NULL on ENOMEM. Called once per data
+     * change, like render. */
+    uint8_t *(*render_snapshot)(void *arg, size_t *len);
     void *arg;
 };
 

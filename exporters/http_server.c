@@ -45,11 +45,13 @@ const char *const http_drop_reason_names[HTTP_DROP_REASON_COUNT] = {
 };
 
 /* The request headers the server keeps; others are skipped. */
-enum wanted_header { H_ACCEPT, H_ACCEPT_ENCODING, H_AUTHORIZATION, H_COUNT, H_NONE = H_COUNT };
+enum wanted_header { H_ACCEPT, H_ACCEPT_ENCODING, H_AUTHORIZATION, H_IF_NONE_MATCH, H_COUNT,
+                     H_NONE = H_COUNT };
 static const char *const wanted_names[H_COUNT] = {
     [H_ACCEPT] = "accept",
     [H_ACCEPT_ENCODING] = "accept-encoding",
     [H_AUTHORIZATION] = "authorization",
+    [H_IF_NONE_MATCH] = "if-none-match",
 };
 
 enum conn_phase {
@@ -192,8 +194,11 @@ static void write_response(struct conn *c, enum http_request_method method,
     gmtime_r(&now, &tm);
     strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
 
-    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\nContent-Length: %zu\r\n", r->status,
-                        reason_phrase(r->status), date, evbuffer_get_length(r->body));
+    evbuffer_add_printf(out, "HTTP/1.1 %d %s\r\nDate: %s\r\n", r->status, reason_phrase(r->status),
+                        date);
+    /* A 304 has no body, and a Content-Length would have to be the 200's. */
+    if (r->status != 304)
+        evbuffer_add_printf(out, "Content-Length: %zu\r\n", evbuffer_get_length(r->body));
     if (r->content_type)
         evbuffer_add_printf(out, "Content-Type: %s\r\n", r->content_type);
     if (!keep_alive)
@@ -285,6 +290,7 @@ static bool dispatch(struct conn *c)
             .path = path,
             .accept = wanted(c, H_ACCEPT),
             .accept_encoding = wanted(c, H_ACCEPT_ENCODING),
+            .if_none_match = wanted(c, H_IF_NONE_MATCH),
             .body = body_len ? (const char *)evbuffer_pullup(c->body, -1) : "",
             .body_len = body_len,
         };

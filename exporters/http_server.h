@@ -30,6 +30,7 @@ struct http_request {
     const char *path;           /* the raw path, not percent-decoded, without the query */
     const char *accept;         /* NULL when the header is absent */
     const char *accept_encoding;
+    const char *if_none_match;
     const char *body;
     size_t body_len;
 };

@@ -359,6 +359,30 @@ char *metrics_render(const struct config *config, const struct store *store,
     return text;
 }
 
+/* How the state is kept across restarts (persistence.h). */
+static void render_snapshots(struct expo *e, const struct persistence_stats *st)
+{
+    expo_family(e, "ingot_snapshot_enabled", EXPO_GAUGE,
+                "1 when state_dir is usable and snapshots are written, else 0.");
+    expo_sample(e, NULL, 0, st->enabled);
+    expo_family(e, "ingot_snapshot_writes", EXPO_COUNTER,
+                "Snapshot files written to state_dir, by result.");
+    struct expo_label ok = {"result", "ok"}, error = {"result", "error"};
+    expo_sample(e, &ok, 1, (double)st->writes_ok);
+    expo_sample(e, &error, 1, (double)st->writes_failed);
+    if (st->last_success > 0) {
+        expo_family(e, "ingot_snapshot_last_write_success_timestamp_seconds", EXPO_GAUGE,
+                    "When a snapshot file was last written.");
+        expo_sample(e, NULL, 0, st->last_success);
+        expo_family(e, "ingot_snapshot_last_write_bytes", EXPO_GAUGE,
+                    "Size of the last snapshot written.");
+        expo_sample(e, NULL, 0, (double)st->last_bytes);
+    }
+    expo_family(e, "ingot_snapshot_restored_records", EXPO_GAUGE,
+                "Records restored from state_dir at start.");
+    expo_sample(e, NULL, 0, (double)st->restored_records);
+}
+
 void metrics_render_daemon(struct expo *e, const struct metrics_daemon *daemon)
 {
     expo_family(e, "ingot_config_last_reload_successful", EXPO_GAUGE,
@@ -367,6 +391,7 @@ void metrics_render_daemon(struct expo *e, const struct metrics_daemon *daemon)
     expo_family(e, "ingot_config_last_reload_success_timestamp_seconds", EXPO_GAUGE,
                 "When the configuration was last loaded successfully.");
     expo_sample(e, NULL, 0, daemon->last_reload_success_timestamp);
+    render_snapshots(e, &daemon->snapshots);
     if (!daemon->http)
         return;
     expo_family(e, "ingot_http_open_connections", EXPO_GAUGE, "HTTP connections open now.");

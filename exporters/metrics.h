@@ -11,6 +11,7 @@
 #include "config.h"
 #include "evaluation.h"
 #include "expo.h"
+#include "persistence.h"
 #include "feeds.h"
 #include "http_server.h"
 #include "store.h"
@@ -20,6 +21,7 @@ struct metrics_daemon {
     int last_reload_successful;              /* 0 or 1 */
     double last_reload_success_timestamp;    /* Unix seconds: start, or last good reload */
     const struct http_server_stats *http;    /* NULL before the server runs */
+    struct persistence_stats snapshots;      /* state_dir writes and the restore */
 };
 
 /* Renders the domain families in format into a new text owned by the

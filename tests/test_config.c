@@ -239,6 +239,27 @@ static void test_defaults(void **state)
     cfg = load_ok("metals: [copper]\nfeeds: []\ntargets: {}\nweb: {}\n");
     assert_int_equal(cfg->n_feeds, 0);
     assert_string_equal(cfg->listen_address, ":8467");
+    assert_string_equal(cfg->state_dir, "/var/lib/ingot");
+    assert_int_equal(cfg->snapshot.interval_ms, 60000);
+    assert_int_equal(cfg->snapshot.keep, 3);
+    config_free(cfg);
+}
+
+/* state_dir: absolute as written, relative from the config file's
+ * directory (the tests' files are written in /tmp); snapshot settings. */
+static void test_state_dir(void **state)
+{
+    (void)state;
+    struct config *cfg = load_ok("metals: [copper]\nstate_dir: /srv/ingot\n"
+                                 "snapshot: {interval: 30s, keep: 1}\n");
+    assert_string_equal(cfg->state_dir, "/srv/ingot");
+    assert_int_equal(cfg->snapshot.interval_ms, 30000);
+    assert_int_equal(cfg->snapshot.keep, 1);
+    config_free(cfg);
+    cfg = load_ok("metals: [copper]\nstate_dir: state/ingot\n"
+                  "feeds: [{name: n, url: \"http://h/s\", format: ingot-snapshot, plants: [p]}]\n");
+    assert_string_equal(cfg->state_dir, "/tmp/state/ingot");
+    assert_int_equal(cfg->feeds[0].format, FEED_FORMAT_INGOT_SNAPSHOT);
     config_free(cfg);
 }
 
@@ -447,8 +468,16 @@ static const struct error_case error_cases[] = {
     {METALS "evaluation_intervall: 1m\n",
      ":2:1: unknown key \"evaluation_intervall\" (did you mean \"evaluation_interval\"?)"},
     {METALS "metal: [a]\n", ":2:1: unknown key \"metal\" (did you mean \"metals\"?)"},
-    {METALS "colour: red\n", ":2:1: unknown key \"colour\" (expected one of: web, "
-                             "evaluation_interval, plant_stale_after, metals, feeds, targets)"},
+    {METALS "colour: red\n", ":2:1: unknown key \"colour\" (expected one of: web, state_dir, "
+                             "snapshot, evaluation_interval, plant_stale_after, metals, feeds, "
+                             "targets)"},
+    /* state_dir and snapshot */
+    {METALS "state_dir: \"\"\n", ":2:12: state_dir: \"\" is empty (expected a directory)"},
+    {METALS "state_dir: [a]\n", ":2:12: state_dir: found a sequence, expected a string"},
+    {METALS "snapshot: {keep: 0}\n", ":2:18: snapshot.keep: 0 is out of range"},
+    {METALS "snapshot: {interval: 0s}\n", ":2:22: snapshot.interval: 0s is out of range"},
+    {METALS "snapshot: {every: 1m}\n",
+     ":2:12: snapshot: unknown key \"every\" (expected one of: interval, keep)"},
     {METALS "\"say \\\"hi\\\"\": 1\n", ":2:1: unknown key \"say \\\"hi\\\"\" (expected one of:"},
     {"evaluation_interval: 1m\n", ":1:1: missing required key \"metals\""},
     {"web: {}\n\nevaluation_interval: 1m\n", ":1:1: missing required key \"metals\""},
@@ -524,7 +553,7 @@ static const struct error_case error_cases[] = {
     {FEED_URL("\"https://h/a b\""), ":4:11: feeds[0].url: \"https://h/a b\" contains a space"},
     {FEED_URL("\"https://h/\\tb\""), ":4:11: feeds[0].url: \"https://h/\\x09b\" contains a space"},
     {METALS "feeds:\n  - name: f\n    url: https://h/x\n    format: xml\n    plants: [p1]\n",
-     ":5:13: feeds[0].format: unknown format \"xml\" (expected one of: json, csv)"},
+     ":5:13: feeds[0].format: unknown format \"xml\" (expected one of: json, csv, ingot-snapshot)"},
     {METALS "feeds:\n  - name: f\n    url: https://h/x\n    format: jsn\n    plants: [p1]\n",
      ":5:13: feeds[0].format: unknown format \"jsn\" (did you mean \"json\"?)"},
     {METALS "feeds:\n  - name: f\n    url: https://h/x\n    format: [json]\n    plants: [p1]\n",
@@ -895,6 +924,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_full_config),
         cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_state_dir),
         cmocka_unit_test(test_accepted_values),
         cmocka_unit_test(test_order_and_aliases),
         cmocka_unit_test(test_lookups),

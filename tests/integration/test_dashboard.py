@@ -293,7 +293,7 @@ def live_checks(args, tmp, panels, variables):
               urls and all(u.startswith(f"http://127.0.0.1:{feeds.port}/") for u in urls), urls)
         config_path = os.path.join(tmp, "ingot.yaml")
         with open(config_path, "w") as f:
-            f.write(config)
+            f.write(config + "state_dir: state\n")  # beside the config, never /var/lib/ingot
         ingot_port = free_port()
         instance = f"127.0.0.1:{ingot_port}"
         ingotd = Process([args.ingotd, f"--config.file={config_path}",

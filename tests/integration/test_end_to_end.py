@@ -573,6 +573,7 @@ def rejects_doc():
 
 FLEET_CONFIG = """\
 # ingotd integration test fleet, written by test_end_to_end.py
+state_dir: state
 web:
   listen_address: "127.0.0.1:{port}"
 metals: [copper, zinc, aluminum]
@@ -1186,7 +1187,7 @@ def scenario_demo(c, args, workdir):
         c.require("demo config: feed URLs point at 127.0.0.1:8468", n >= 1, "no URL rewritten")
         config = os.path.join(workdir, "demo.yaml")
         with open(config, "w", encoding="utf-8") as f:
-            f.write(copy)
+            f.write(copy + "state_dir: state\n")  # beside the config, never /var/lib/ingot
         names = feed_names(shipped)
         port = free_port()  # --web.listen-address overrides the config's 8467
         daemon = Daemon(args.ingotd, [f"--config.file={config}", f"--web.listen-address=127.0.0.1:{port}",

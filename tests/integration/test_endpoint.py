@@ -398,7 +398,7 @@ class Prometheus:
 
 
 def config_text(feed_url, web=None, timeout=None, interval="1s"):
-    lines = []
+    lines = ["state_dir: state"]  # beside the config, never /var/lib/ingot
     if web:
         lines.append("web:")
         lines += [f"  {k}: {v}" for k, v in web.items()]

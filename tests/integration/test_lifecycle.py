@@ -7,8 +7,8 @@ Usage:
 Standard library only; everything on 127.0.0.1 with bounded waits. It serves
 the shipped demo feeds (conf/demo) from a real HTTP server on a free port,
 runs ingotd on a copy of conf/ingot.yaml pointed at it, and checks:
-  - every feed comes up, and the families in the scrape are exactly those
-    of the README's metrics reference;
+  - every feed comes up and a snapshot is written, and the families in the
+    scrape are exactly those of the README's metrics reference;
   - SIGHUP with a valid new config (one feed removed): the feed's series
     disappear, the other feeds keep their counters;
   - SIGHUP with an invalid config: the errors are logged with
@@ -50,7 +50,10 @@ def main():
     with open(os.path.join(args.source_dir, "conf", "ingot.yaml")) as f:
         shipped = f.read()
     feed_port, port = free_port(), free_port()
-    config = shipped.replace("127.0.0.1:8468", f"127.0.0.1:{feed_port}")
+    # State beside the config, never /var/lib/ingot; written every second, so
+    # the snapshot families the README lists appear.
+    config = (shipped.replace("127.0.0.1:8468", f"127.0.0.1:{feed_port}")
+              + "state_dir: state\nsnapshot: {interval: 1s}\n")
     feeds = re.findall(r"^  - name: (\w+)", config, re.M)
 
     tmp = tempfile.mkdtemp(prefix="ingot-lifecycle-")
@@ -80,7 +83,8 @@ def main():
         def all_up():
             text = scrape(port)
             return text if text and all(
-                sample(text, "ingot_feed_up", {"feed": n}) == 1 for n in feeds) else None
+                sample(text, "ingot_feed_up", {"feed": n}) == 1 for n in feeds) and \
+                "ingot_snapshot_last_write_bytes " in text else None
         text = wait_until(all_up, 30 * slow)
         check(f"all {len(feeds)} demo feeds up", text is not None)
 

@@ -511,7 +511,7 @@ def main():
         require("demo config: feed URLs rewritten", n == len(feeds) and n > 0, f"{n} URLs")
         config_path = os.path.join(workdir, "ingot.yaml")
         with open(config_path, "w", encoding="utf-8") as f:
-            f.write(config)
+            f.write(config + "state_dir: state\n")  # beside the config, never /var/lib/ingot
         port = free_port()
         log = os.path.join(workdir, "ingotd.log")
         daemon = start([args.ingotd, f"--config.file={config_path}",

@@ -41,7 +41,8 @@ def write_config(path, port, feed_url=None, broken=False):
         feeds = (f"feeds:\n  - name: gone\n    url: {feed_url}\n    format: json\n"
                  "    interval: 1s\n    plants: [kz-a]\n")
     with open(path, "w") as f:
-        f.write(f"web: {{listen_address: \"127.0.0.1:{port}\"}}\n"
+        f.write("state_dir: state\n"  # beside the config, never /var/lib/ingot
+                f"web: {{listen_address: \"127.0.0.1:{port}\"}}\n"
                 + ("metalz" if broken else "metals") + ": [copper]\n" + feeds)
 
 
