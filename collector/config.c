@@ -14,8 +14,7 @@
  *                         to state_dir when it changed
  *     keep                integer 1..1000 [3]: snapshot files kept
  *   evaluation_interval   duration 1s..1d [1m]
- *   plant_stale_after     duration 1d..3650d [62d]: a plant whose latest
- *                         reported period began longer ago is stale
+ *   plant_stale_after     no longer supported: see feeds[].stale_after
  *   metals                required non-empty list of unique names, at most
  *                         CONFIG_MAX_METALS, kept in file order
  *   feeds                 list (may be empty) of mappings:
@@ -26,8 +25,32 @@
  *     interval            duration >= 1s [5m]
  *     timeout             duration > 0 and <= interval [min(30s, interval)]
  *     max_body_bytes      integer 1..1073741824 [8388608]
+ *     connect_timeout     duration > 0 and <= timeout [min(10s, timeout)]
+ *     min_backoff         duration 100ms..1d [1s]: first retry after a failure
+ *     max_backoff         duration >= min_backoff, <= 7d [5m]: cap of the doubling
+ *     stale_after         duration 1s..3650d [3 x interval]: its plants are stale
+ *                         when no feed that may write them succeeded this long
  *     plants              required non-empty list of unique plant ids
  *                         [a-z0-9][a-z0-9_-]{0,63}, kept sorted
+ *     tls_config:         ca_file, cert_file + key_file (both or neither),
+ *                         server_name, insecure_skip_verify (bool) [false]
+ *     bearer_token_file   path; not with basic_auth
+ *     basic_auth:         username (required), password_file (required path)
+ *     headers             mapping of HTTP header name -> value (printable
+ *                         ASCII); not Authorization, Host, Content-Length
+ *     mapping:            the plant's own format (not for ingot-snapshot):
+ *       records           json: required pointer to the records array ("" root)
+ *       delimiter         csv: one character [","]
+ *       decimal_comma     csv: bool [false]
+ *       plant, metal      required: {pointer|column: ...} or {value: constant}
+ *       period            required: {pointer|column: ...}
+ *       production_tonnes, co2_tonnes, energy_mwh, waste_tonnes,
+ *       waste_recycled_tonnes   {pointer|column: ..., unit: ...}; at least one
+ *   push_sources          list (may be empty) of mappings:
+ *     name                required name, unique among feeds and push sources
+ *     token_file          required path: the bearer token the source presents
+ *     plants              required, as for feeds
+ *     stale_after         duration 1s..3650d [1d]
  *   targets:
  *     baseline_year       integer 1..9999 [0: none]
  *     years               list of mappings, kept sorted by year:
@@ -66,6 +89,7 @@
 
 #include "civil_time.h"
 #include "duration.h"
+#include "log.h"
 #include "yaml_walk.h"
 
 #include <arpa/inet.h>
@@ -84,6 +108,10 @@
 #define DEFAULT_FEED_INTERVAL_MS (5 * 60 * SECOND_MS)
 #define DEFAULT_FEED_TIMEOUT_MS (30 * SECOND_MS)
 #define DEFAULT_MAX_BODY_BYTES (8u << 20)
+#define DEFAULT_CONNECT_TIMEOUT_MS (10 * SECOND_MS)
+#define DEFAULT_MIN_BACKOFF_MS (1 * SECOND_MS)
+#define DEFAULT_MAX_BACKOFF_MS (5 * 60 * SECOND_MS)
+#define DEFAULT_PUSH_STALE_AFTER_MS (86400 * SECOND_MS)
 
 static const char NAME_CHARS[] = "abcdefghijklmnopqrstuvwxyz0123456789_";
 static const char PLANT_CHARS[] = "abcdefghijklmnopqrstuvwxyz0123456789_-";
@@ -294,10 +322,355 @@ static bool same_year(const void *a, const void *b)
     return x != 0 && x == y;
 }
 
+/* --- paths, auth, headers --- */
+
+/* RFC 9110 token characters. */
+static const char TOKEN_CHARS[] = "!#$%&'*+-.^_`|~0123456789"
+                                  "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+static const char *header_name_problem(const char *s)
+{
+    static const char *const reserved[] = {"authorization", "host", "content-length",
+                                           "transfer-encoding", "connection"};
+    if (s[0] == '\0' || strspn(s, TOKEN_CHARS) != strlen(s))
+        return "is not an HTTP header name";
+    for (size_t i = 0; i < ARRAY_LEN(reserved); i++)
+        if (strcasecmp(s, reserved[i]) == 0)
+            return "is set by ingotd itself (use bearer_token_file or basic_auth for "
+                   "Authorization)";
+    return NULL;
+}
+
+static const char *header_value_problem(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if ((*p < ' ' && *p != '\t') || *p >= 0x7F)
+            return "contains a control character or a character outside printable ASCII";
+    return NULL;
+}
+
+static const char *host_problem(const char *s)
+{
+    return s[0] != '\0' && strspn(s, HOST_CHARS) == strlen(s) ? NULL : "is not a host name";
+}
+
+static const char *path_problem(const char *s)
+{
+    return s[0] != '\0' ? NULL : "is empty (expected a path)";
+}
+
+/* A file or directory path; a relative one is taken from the config file's
+ * directory, as Prometheus does with the paths in its config. */
+static int parse_path(struct yaml_walk *w, yaml_node_t *value, const char *path,
+                      const struct yaml_walk_key *key, void *field)
+{
+    char **out = field;
+    if (parse_text(w, value, path, key, field) != 0)
+        return -1;
+    if ((*out)[0] == '/')
+        return 0;
+    const char *slash = strrchr(w->file, '/');
+    char *resolved = NULL;
+    if (asprintf(&resolved, "%.*s/%s", slash ? (int)(slash - w->file) : 1,
+                 slash ? w->file : ".", *out) < 0) {
+        yaml_walk_out_of_memory(w);
+        return -1;
+    }
+    free(*out);
+    *out = resolved;
+    return 0;
+}
+
+static const struct yaml_walk_key tls_keys[] = {
+    {.name = "ca_file", .parse = parse_path, .offset = offsetof(struct config_tls, ca_file),
+     .problem = path_problem},
+    {.name = "cert_file", .parse = parse_path, .offset = offsetof(struct config_tls, cert_file),
+     .problem = path_problem},
+    {.name = "key_file", .parse = parse_path, .offset = offsetof(struct config_tls, key_file),
+     .problem = path_problem},
+    {.name = "server_name", .parse = parse_text,
+     .offset = offsetof(struct config_tls, server_name), .problem = host_problem},
+    {.name = "insecure_skip_verify", .parse = yaml_walk_parse_bool,
+     .offset = offsetof(struct config_tls, insecure_skip_verify)},
+};
+FITS_SEEN(tls_keys);
+
+/* A client certificate needs its key, and the other way round. */
+static int tls_check(struct yaml_walk *w, yaml_node_t *map, const char *path,
+                     const struct yaml_walk_seen *seen, void *obj)
+{
+    (void)obj;
+    bool cert = seen[1].state != YAML_WALK_ABSENT, key = seen[2].state != YAML_WALK_ABSENT;
+    if (cert == key)
+        return 0;
+    yaml_walk_error_at(w, map->start_mark, path, "%s is set without %s (expected both or neither)",
+                       cert ? "cert_file" : "key_file", cert ? "key_file" : "cert_file");
+    return -1;
+}
+
+static const struct yaml_walk_spec tls_spec = {
+    .keys = tls_keys, .n_keys = ARRAY_LEN(tls_keys), .check = tls_check,
+};
+
+static const struct yaml_walk_key basic_auth_keys[] = {
+    {.name = "username", .required = true, .parse = parse_text,
+     .offset = offsetof(struct config_basic_auth, username), .problem = header_value_problem},
+    {.name = "password_file", .required = true, .parse = parse_path,
+     .offset = offsetof(struct config_basic_auth, password_file), .problem = path_problem},
+};
+FITS_SEEN(basic_auth_keys);
+
+static const struct yaml_walk_spec basic_auth_spec = {
+    .keys = basic_auth_keys, .n_keys = ARRAY_LEN(basic_auth_keys),
+};
+
+/* One "Name: value" of a feed's headers into the config_feed ctx. */
+static int header_entry(struct yaml_walk *w, yaml_node_t *key, yaml_node_t *value,
+                        const char *path, const struct yaml_walk_key *row, void *ctx)
+{
+    (void)row;
+    struct config_feed *feed = ctx;
+    const char *name = yaml_walk_text(key);
+    if (header_name_problem(name)) {
+        yaml_walk_error_at(w, key->start_mark, path, "%s %s", yaml_walk_quote(key).s,
+                           header_name_problem(name));
+        return -1;
+    }
+    const char *text = yaml_walk_read_text(w, value, path, header_value_problem);
+    if (!text)
+        return -1;
+    struct config_header *grown =
+        realloc(feed->headers, (feed->n_headers + 1) * sizeof(*feed->headers));
+    if (!grown) {
+        yaml_walk_out_of_memory(w);
+        return -1;
+    }
+    feed->headers = grown;
+    struct config_header *h = &feed->headers[feed->n_headers];
+    *h = (struct config_header){yaml_walk_strdup(w, name), yaml_walk_strdup(w, text)};
+    if (!h->name || !h->value) {
+        free(h->name);
+        free(h->value);
+        return -1;
+    }
+    feed->n_headers++;
+    return 0;
+}
+
+/* headers: into the feed itself (the field is the struct config_feed). */
+static int parse_headers(struct yaml_walk *w, yaml_node_t *value, const char *path,
+                         const struct yaml_walk_key *key, void *field)
+{
+    if (!yaml_walk_expect_type(w, value, path, YAML_MAPPING_NODE))
+        return -1;
+    return yaml_walk_entries(w, value, path, header_entry, key, field);
+}
+
+/* --- mapping: a plant's own format --- */
+
+static const char *const mapping_slot_names[MAPPING_SLOT_COUNT] = {
+    [MAPPING_PLANT] = "plant",
+    [MAPPING_METAL] = "metal",
+    [MAPPING_PERIOD] = "period",
+    [MAPPING_QUANTITY + RECORD_PRODUCTION_TONNES] = "production_tonnes",
+    [MAPPING_QUANTITY + RECORD_CO2_TONNES] = "co2_tonnes",
+    [MAPPING_QUANTITY + RECORD_ENERGY_MWH] = "energy_mwh",
+    [MAPPING_QUANTITY + RECORD_WASTE_TONNES] = "waste_tonnes",
+    [MAPPING_QUANTITY + RECORD_WASTE_RECYCLED_TONNES] = "waste_recycled_tonnes",
+};
+
+/* RFC 6901: "" or "/" followed by reference tokens, "~" only as ~0 or ~1. */
+static const char *pointer_problem(const char *s)
+{
+    if (s[0] != '\0' && s[0] != '/')
+        return "is not a JSON Pointer (expected \"\" or a path starting with /)";
+    for (const char *t = strchr(s, '~'); t; t = strchr(t + 1, '~'))
+        if (t[1] != '0' && t[1] != '1')
+            return "has a ~ that is not ~0 or ~1 (RFC 6901)";
+    return NULL;
+}
+
+static const char *column_problem(const char *s)
+{
+    return s[0] != '\0' ? NULL : "is empty (expected a column name)";
+}
+
+enum { MAP_FIELD_POINTER, MAP_FIELD_COLUMN, MAP_FIELD_VALUE, MAP_FIELD_UNIT };
+
+static const struct yaml_walk_key mapping_field_keys[] = {
+    [MAP_FIELD_POINTER] = {.name = "pointer", .parse = parse_text,
+                           .offset = offsetof(struct config_mapping_field, text),
+                           .problem = pointer_problem},
+    [MAP_FIELD_COLUMN] = {.name = "column", .parse = parse_text,
+                          .offset = offsetof(struct config_mapping_field, text),
+                          .problem = column_problem},
+    [MAP_FIELD_VALUE] = {.name = "value", .parse = parse_text,
+                         .offset = offsetof(struct config_mapping_field, text),
+                         .problem = column_problem},
+    [MAP_FIELD_UNIT] = {.name = "unit", .parse = parse_text,
+                        .offset = offsetof(struct config_mapping_field, unit)},
+};
+FITS_SEEN(mapping_field_keys);
+
+/* Exactly one of pointer, column and value says where the field is. */
+static int mapping_field_check(struct yaml_walk *w, yaml_node_t *map, const char *path,
+                               const struct yaml_walk_seen *seen, void *obj)
+{
+    struct config_mapping_field *f = obj;
+    int sources = 0;
+    for (int k = MAP_FIELD_POINTER; k <= MAP_FIELD_VALUE; k++) {
+        if (seen[k].state != YAML_WALK_ABSENT) {
+            sources++;
+            f->source = k == MAP_FIELD_POINTER  ? MAPPING_POINTER
+                        : k == MAP_FIELD_COLUMN ? MAPPING_COLUMN
+                                                : MAPPING_VALUE;
+        }
+    }
+    if (sources == 1)
+        return 0;
+    yaml_walk_error_at(w, map->start_mark, path,
+                       "%s (expected exactly one of pointer, column and value)",
+                       sources ? "more than one source" : "no source");
+    return -1;
+}
+
+static int mapping_field_init(struct yaml_walk *w, void *obj)
+{
+    (void)w;
+    ((struct config_mapping_field *)obj)->scale = 1;
+    return 0;
+}
+
+static const struct yaml_walk_spec mapping_field_spec = {
+    .keys = mapping_field_keys, .n_keys = ARRAY_LEN(mapping_field_keys),
+    .init = mapping_field_init, .check = mapping_field_check,
+};
+
+static const char *delimiter_problem(const char *s)
+{
+    return strlen(s) == 1 && s[0] != '"' && s[0] != '\n' && s[0] != '\r'
+               ? NULL
+               : "is not one character other than a quote or a line break";
+}
+
+static int parse_delimiter(struct yaml_walk *w, yaml_node_t *value, const char *path,
+                           const struct yaml_walk_key *key, void *field)
+{
+    (void)key;
+    const char *text = yaml_walk_read_text(w, value, path, delimiter_problem);
+    if (!text)
+        return -1;
+    *(char *)field = text[0];
+    return 0;
+}
+
+enum { MAP_RECORDS, MAP_DELIMITER, MAP_DECIMAL_COMMA, MAP_FIELDS };
+
+#define MAPPING_FIELD_KEY(slot)                                                                \
+    {.name = mapping_slot_names[slot], .parse = parse_mapping, .spec = &mapping_field_spec,   \
+     .offset = offsetof(struct config_mapping, fields) +                                       \
+               (slot) * sizeof(struct config_mapping_field)}
+
+static const struct yaml_walk_key mapping_keys[] = {
+    [MAP_RECORDS] = {.name = "records", .parse = parse_text,
+                     .offset = offsetof(struct config_mapping, records),
+                     .problem = pointer_problem},
+    [MAP_DELIMITER] = {.name = "delimiter", .parse = parse_delimiter,
+                       .offset = offsetof(struct config_mapping, delimiter)},
+    [MAP_DECIMAL_COMMA] = {.name = "decimal_comma", .parse = yaml_walk_parse_bool,
+                           .offset = offsetof(struct config_mapping, decimal_comma)},
+    MAPPING_FIELD_KEY(MAPPING_PLANT),
+    MAPPING_FIELD_KEY(MAPPING_METAL),
+    MAPPING_FIELD_KEY(MAPPING_PERIOD),
+    MAPPING_FIELD_KEY(MAPPING_QUANTITY + RECORD_PRODUCTION_TONNES),
+    MAPPING_FIELD_KEY(MAPPING_QUANTITY + RECORD_CO2_TONNES),
+    MAPPING_FIELD_KEY(MAPPING_QUANTITY + RECORD_ENERGY_MWH),
+    MAPPING_FIELD_KEY(MAPPING_QUANTITY + RECORD_WASTE_TONNES),
+    MAPPING_FIELD_KEY(MAPPING_QUANTITY + RECORD_WASTE_RECYCLED_TONNES),
+};
+FITS_SEEN(mapping_keys);
+_Static_assert(ARRAY_LEN(mapping_keys) == MAP_FIELDS + MAPPING_SLOT_COUNT,
+               "a row per mapping slot");
+
+/* The rules of a mapping that do not depend on the feed's format: plant,
+ * metal and period are mapped, at least one quantity is, constants only for
+ * plant and metal, units known for their field. */
+static int mapping_check(struct yaml_walk *w, yaml_node_t *map, const char *path,
+                         const struct yaml_walk_seen *seen, void *obj)
+{
+    struct config_mapping *m = obj;
+    int rc = 0, quantities = 0;
+    char child[YAML_WALK_PATH_LEN];
+    for (int slot = 0; slot < MAPPING_SLOT_COUNT; slot++) {
+        const struct yaml_walk_seen *at = &seen[MAP_FIELDS + slot];
+        struct config_mapping_field *f = &m->fields[slot];
+        if (at->state != YAML_WALK_VALID)
+            continue;
+        yaml_walk_child_path(child, path, mapping_slot_names[slot]);
+        if (slot >= MAPPING_QUANTITY)
+            quantities++;
+        if (f->source == MAPPING_VALUE && slot != MAPPING_PLANT && slot != MAPPING_METAL) {
+            yaml_walk_error_at(w, at->value->start_mark, child,
+                               "a constant value is only for plant and metal");
+            rc = -1;
+        }
+        if (f->unit && slot < MAPPING_QUANTITY) {
+            yaml_walk_error_at(w, at->value->start_mark, child, "a unit is only for quantities");
+            rc = -1;
+        } else if (f->unit && !(f->scale = config_unit_scale(slot - MAPPING_QUANTITY, f->unit))) {
+            yaml_walk_error_at(w, at->value->start_mark, child,
+                               "unknown unit \"%s\" (expected one of: %s)", f->unit,
+                               slot == MAPPING_QUANTITY + RECORD_ENERGY_MWH ? "MWh, kWh, GWh"
+                                                                            : "t, kg, kt, Mt");
+            rc = -1;
+        }
+    }
+    for (int slot = MAPPING_PLANT; slot <= MAPPING_PERIOD; slot++) {
+        if (seen[MAP_FIELDS + slot].state == YAML_WALK_ABSENT) {
+            yaml_walk_error_at(w, map->start_mark, path, "missing required key \"%s\"",
+                               mapping_slot_names[slot]);
+            rc = -1;
+        }
+    }
+    if (quantities == 0 && rc == 0) {
+        yaml_walk_error_at(w, map->start_mark, path,
+                           "maps no quantity (expected at least one of production_tonnes, "
+                           "co2_tonnes, energy_mwh, waste_tonnes, waste_recycled_tonnes)");
+        rc = -1;
+    }
+    return rc;
+}
+
+static int mapping_init(struct yaml_walk *w, void *obj)
+{
+    (void)w;
+    struct config_mapping *m = obj;
+    m->delimiter = ',';
+    for (int slot = 0; slot < MAPPING_SLOT_COUNT; slot++)
+        m->fields[slot].scale = 1;
+    return 0;
+}
+
+static const struct yaml_walk_spec mapping_spec = {
+    .keys = mapping_keys, .n_keys = ARRAY_LEN(mapping_keys), .init = mapping_init,
+    .check = mapping_check,
+};
+
+/* mapping: a new struct config_mapping into the feed's *field. */
+static int parse_feed_mapping(struct yaml_walk *w, yaml_node_t *value, const char *path,
+                              const struct yaml_walk_key *key, void *field)
+{
+    struct config_mapping **out = field;
+    if (!(*out = yaml_walk_calloc(w, 1, sizeof(**out))))
+        return -1;
+    return parse_mapping(w, value, path, key, *out);
+}
+
 /* --- feeds --- */
 
-enum { FEED_NAME, FEED_URL, FEED_FORMAT, FEED_INTERVAL, FEED_TIMEOUT, FEED_MAX_BODY,
-       FEED_PLANTS, FEED_KEY_COUNT };
+enum { FEED_NAME, FEED_URL, FEED_FORMAT, FEED_INTERVAL, FEED_TIMEOUT, FEED_CONNECT_TIMEOUT,
+       FEED_MIN_BACKOFF, FEED_MAX_BACKOFF, FEED_STALE_AFTER, FEED_MAX_BODY, FEED_PLANTS,
+       FEED_TLS, FEED_BEARER, FEED_BASIC_AUTH, FEED_HEADERS, FEED_MAPPING, FEED_KEY_COUNT };
 
 static const struct yaml_walk_key feed_keys[] = {
     [FEED_NAME] = {.name = "name", .required = true, .parse = parse_text,
@@ -312,10 +685,32 @@ static const struct yaml_walk_key feed_keys[] = {
                        .range = AT_LEAST(1000)},
     [FEED_TIMEOUT] = {.name = "timeout", .parse = parse_duration,
                       .offset = offsetof(struct config_feed, timeout_ms), .range = ABOVE(0)},
+    [FEED_CONNECT_TIMEOUT] = {.name = "connect_timeout", .parse = parse_duration,
+                              .offset = offsetof(struct config_feed, connect_timeout_ms),
+                              .range = ABOVE(0)},
+    [FEED_MIN_BACKOFF] = {.name = "min_backoff", .parse = parse_duration,
+                          .offset = offsetof(struct config_feed, min_backoff_ms),
+                          .range = BETWEEN(100, 86400000)},
+    [FEED_MAX_BACKOFF] = {.name = "max_backoff", .parse = parse_duration,
+                          .offset = offsetof(struct config_feed, max_backoff_ms),
+                          .range = BETWEEN(100, 7 * 86400000.0)},
+    [FEED_STALE_AFTER] = {.name = "stale_after", .parse = parse_duration,
+                          .offset = offsetof(struct config_feed, stale_after_ms),
+                          .range = BETWEEN(1000, 3650.0 * 86400000)},
     [FEED_MAX_BODY] = {.name = "max_body_bytes", .parse = parse_u64,
                        .offset = offsetof(struct config_feed, max_body_bytes),
                        .range = BETWEEN(1, 1u << 30)},
     [FEED_PLANTS] = {.name = "plants", .required = true, .parse = parse_plants},
+    [FEED_TLS] = {.name = "tls_config", .parse = parse_mapping, .spec = &tls_spec,
+                  .offset = offsetof(struct config_feed, tls)},
+    [FEED_BEARER] = {.name = "bearer_token_file", .parse = parse_path,
+                     .offset = offsetof(struct config_feed, bearer_token_file),
+                     .problem = path_problem},
+    [FEED_BASIC_AUTH] = {.name = "basic_auth", .parse = parse_mapping, .spec = &basic_auth_spec,
+                         .offset = offsetof(struct config_feed, basic_auth)},
+    [FEED_HEADERS] = {.name = "headers", .parse = parse_headers},
+    [FEED_MAPPING] = {.name = "mapping", .parse = parse_feed_mapping, .spec = &mapping_spec,
+                      .offset = offsetof(struct config_feed, mapping)},
 };
 _Static_assert(ARRAY_LEN(feed_keys) == FEED_KEY_COUNT, "a row per FEED_ index");
 FITS_SEEN(feed_keys);
@@ -326,37 +721,165 @@ static int feed_init(struct yaml_walk *w, void *obj)
     struct config_feed *feed = obj;
     feed->interval_ms = DEFAULT_FEED_INTERVAL_MS;
     feed->max_body_bytes = DEFAULT_MAX_BODY_BYTES;
+    feed->min_backoff_ms = DEFAULT_MIN_BACKOFF_MS;
+    feed->max_backoff_ms = DEFAULT_MAX_BACKOFF_MS;
     return 0;
 }
 
-/* The timeout defaults to min(30s, interval) and may not exceed the interval. */
+/* The mapping's keys that the feed's format reads: pointers and "records"
+ * for JSON, columns, "delimiter" and "decimal_comma" for CSV; none for
+ * ingot-snapshot. Reported at the mapping. */
+static int mapping_fits_format(struct yaml_walk *w, const char *path,
+                               const struct yaml_walk_seen *at, const struct config_feed *feed)
+{
+    char child[YAML_WALK_PATH_LEN];
+    yaml_walk_child_path(child, path, "mapping");
+    const struct config_mapping *m = feed->mapping;
+    const char *format = format_names[feed->format];
+    if (feed->format == FEED_FORMAT_INGOT_SNAPSHOT) {
+        yaml_walk_error_at(w, at->key->start_mark, path,
+                           "mapping is not for format ingot-snapshot (its schema is fixed)");
+        return -1;
+    }
+    bool json = feed->format == FEED_FORMAT_JSON;
+    enum mapping_source foreign = json ? MAPPING_COLUMN : MAPPING_POINTER;
+    int rc = 0;
+    for (int slot = 0; slot < MAPPING_SLOT_COUNT; slot++) {
+        if (m->fields[slot].source == foreign) {
+            yaml_walk_error_at(w, at->value->start_mark, child,
+                               "%s: a %s is not for format %s (expected %s)",
+                               mapping_slot_names[slot], json ? "column" : "pointer", format,
+                               json ? "pointer or value" : "column or value");
+            rc = -1;
+        }
+    }
+    if (json && !m->records) {
+        yaml_walk_error_at(w, at->value->start_mark, child,
+                           "missing required key \"records\" (a JSON Pointer to the records)");
+        rc = -1;
+    }
+    if (!json && m->records) {
+        yaml_walk_error_at(w, at->value->start_mark, child, "records is not for format csv");
+        rc = -1;
+    }
+    if (json && (m->delimiter != ',' || m->decimal_comma)) {
+        yaml_walk_error_at(w, at->value->start_mark, child,
+                           "delimiter and decimal_comma are not for format json");
+        rc = -1;
+    }
+    return rc;
+}
+
+/* Reports at the value of row that it must be at most what "limit" is. */
+static int feed_not_above(struct yaml_walk *w, const char *path, const struct yaml_walk_seen *row,
+                          const char *name, const char *limit_name, int64_t limit_ms)
+{
+    char child[YAML_WALK_PATH_LEN], limit[32];
+    yaml_walk_child_path(child, path, name);
+    duration_format(limit_ms, limit, sizeof(limit));
+    yaml_walk_error_at(w, row->value->start_mark, child,
+                       "%s is longer than the %s %s (expected at most the %s)",
+                       yaml_walk_text(row->value), limit_name, limit, limit_name);
+    return -1;
+}
+
+/* The timeout defaults to min(30s, interval) and may not exceed the
+ * interval, the connect timeout to min(10s, timeout); stale_after to three
+ * intervals. Auth is one kind; a mapping fits the format. */
 static int feed_check(struct yaml_walk *w, yaml_node_t *map, const char *path,
                       const struct yaml_walk_seen *seen, void *obj)
 {
-    (void)map;
     struct config_feed *feed = obj;
-    const struct yaml_walk_seen *timeout = &seen[FEED_TIMEOUT];
-    if (timeout->state == YAML_WALK_ABSENT) {
+    int rc = 0;
+    bool interval_ok = seen[FEED_INTERVAL].state != YAML_WALK_INVALID;
+    if (seen[FEED_TIMEOUT].state == YAML_WALK_ABSENT)
         feed->timeout_ms = feed->interval_ms < DEFAULT_FEED_TIMEOUT_MS ? feed->interval_ms
                                                                        : DEFAULT_FEED_TIMEOUT_MS;
-        return 0;
+    else if (seen[FEED_TIMEOUT].state == YAML_WALK_VALID && interval_ok &&
+             feed->timeout_ms > feed->interval_ms)
+        rc = feed_not_above(w, path, &seen[FEED_TIMEOUT], "timeout", "interval",
+                            feed->interval_ms);
+    if (seen[FEED_CONNECT_TIMEOUT].state == YAML_WALK_ABSENT)
+        feed->connect_timeout_ms = feed->timeout_ms < DEFAULT_CONNECT_TIMEOUT_MS
+                                       ? feed->timeout_ms
+                                       : DEFAULT_CONNECT_TIMEOUT_MS;
+    else if (seen[FEED_CONNECT_TIMEOUT].state == YAML_WALK_VALID &&
+             seen[FEED_TIMEOUT].state != YAML_WALK_INVALID &&
+             feed->connect_timeout_ms > feed->timeout_ms)
+        rc = feed_not_above(w, path, &seen[FEED_CONNECT_TIMEOUT], "connect_timeout", "timeout",
+                            feed->timeout_ms);
+    if (seen[FEED_MAX_BACKOFF].state == YAML_WALK_VALID &&
+        seen[FEED_MIN_BACKOFF].state != YAML_WALK_INVALID &&
+        feed->max_backoff_ms < feed->min_backoff_ms) {
+        char child[YAML_WALK_PATH_LEN];
+        yaml_walk_child_path(child, path, "max_backoff");
+        yaml_walk_error_at(w, seen[FEED_MAX_BACKOFF].value->start_mark, child,
+                           "%s is shorter than min_backoff (expected at least min_backoff)",
+                           yaml_walk_text(seen[FEED_MAX_BACKOFF].value));
+        rc = -1;
     }
-    if (timeout->state != YAML_WALK_VALID || seen[FEED_INTERVAL].state == YAML_WALK_INVALID ||
-        feed->timeout_ms <= feed->interval_ms)
-        return 0;
-    char child[YAML_WALK_PATH_LEN], interval[32];
-    yaml_walk_child_path(child, path, "timeout");
-    duration_format(feed->interval_ms, interval, sizeof(interval));
-    yaml_walk_error_at(w, timeout->value->start_mark, child,
-                       "%s is longer than the interval %s (expected at most the interval)",
-                       yaml_walk_text(timeout->value), interval);
-    return -1;
+    if (seen[FEED_STALE_AFTER].state == YAML_WALK_ABSENT)
+        feed->stale_after_ms = 3 * feed->interval_ms;
+    if (seen[FEED_BEARER].state != YAML_WALK_ABSENT &&
+        seen[FEED_BASIC_AUTH].state != YAML_WALK_ABSENT) {
+        yaml_walk_error_at(w, seen[FEED_BASIC_AUTH].key->start_mark, path,
+                           "bearer_token_file and basic_auth are both set (expected one)");
+        rc = -1;
+    }
+    if (seen[FEED_MAPPING].state == YAML_WALK_VALID && seen[FEED_FORMAT].state == YAML_WALK_VALID)
+        rc |= mapping_fits_format(w, path, &seen[FEED_MAPPING], feed);
+    (void)map;
+    return rc;
 }
 
 static const struct yaml_walk_spec feed_spec = {
     .keys = feed_keys, .n_keys = ARRAY_LEN(feed_keys), .size = sizeof(struct config_feed),
     .init = feed_init, .check = feed_check,
 };
+
+/* --- push sources --- */
+
+enum { PUSH_NAME, PUSH_TOKEN_FILE, PUSH_PLANTS, PUSH_STALE_AFTER, PUSH_KEY_COUNT };
+
+static const struct yaml_walk_key push_keys[] = {
+    [PUSH_NAME] = {.name = "name", .required = true, .parse = parse_text,
+                   .offset = offsetof(struct config_feed, name), .problem = name_problem,
+                   .same = same_name},
+    [PUSH_TOKEN_FILE] = {.name = "token_file", .required = true, .parse = parse_path,
+                         .offset = offsetof(struct config_feed, token_file),
+                         .problem = path_problem},
+    [PUSH_PLANTS] = {.name = "plants", .required = true, .parse = parse_plants},
+    [PUSH_STALE_AFTER] = {.name = "stale_after", .parse = parse_duration,
+                          .offset = offsetof(struct config_feed, stale_after_ms),
+                          .range = BETWEEN(1000, 3650.0 * 86400000)},
+};
+_Static_assert(ARRAY_LEN(push_keys) == PUSH_KEY_COUNT, "a row per PUSH_ index");
+FITS_SEEN(push_keys);
+
+static int push_init(struct yaml_walk *w, void *obj)
+{
+    (void)w;
+    struct config_feed *source = obj;
+    source->format = FEED_FORMAT_JSON;
+    source->stale_after_ms = DEFAULT_PUSH_STALE_AFTER_MS;
+    source->max_body_bytes = DEFAULT_MAX_BODY_BYTES;
+    return 0;
+}
+
+static const struct yaml_walk_spec push_spec = {
+    .keys = push_keys, .n_keys = ARRAY_LEN(push_keys), .size = sizeof(struct config_feed),
+    .init = push_init,
+};
+
+static int parse_push_sources(struct yaml_walk *w, yaml_node_t *value, const char *path,
+                              const struct yaml_walk_key *key, void *field)
+{
+    struct config *cfg = field;
+    cfg->push_sources = yaml_walk_new_items(w, value, path, key->spec);
+    return cfg->push_sources ? yaml_walk_items(w, value, path, key->spec, cfg->push_sources,
+                                               &cfg->n_push_sources)
+                             : -1;
+}
 
 static int parse_feeds(struct yaml_walk *w, yaml_node_t *value, const char *path,
                        const struct yaml_walk_key *key, void *field)
@@ -590,47 +1113,21 @@ static const struct yaml_walk_spec snapshot_spec = {
     .keys = snapshot_keys, .n_keys = ARRAY_LEN(snapshot_keys),
 };
 
-static const char *state_dir_problem(const char *s)
-{
-    return s[0] != '\0' ? NULL : "is empty (expected a directory)";
-}
-
-/* state_dir, a relative one taken from the config file's directory as
- * Prometheus does with the paths in its config. */
-static int parse_state_dir(struct yaml_walk *w, yaml_node_t *value, const char *path,
-                           const struct yaml_walk_key *key, void *field)
-{
-    char **dir = field;
-    if (parse_text(w, value, path, key, field) != 0)
-        return -1;
-    if ((*dir)[0] == '/')
-        return 0;
-    const char *slash = strrchr(w->file, '/');
-    int base_len = slash ? (int)(slash - w->file) : 1;
-    char *resolved = NULL;
-    if (asprintf(&resolved, "%.*s/%s", base_len, slash ? w->file : ".", *dir) < 0) {
-        yaml_walk_out_of_memory(w);
-        return -1;
-    }
-    free(*dir);
-    *dir = resolved;
-    return 0;
-}
-
 /* metals comes before targets: production and growth keys are metals. */
 static const struct yaml_walk_key top_keys[] = {
     {.name = "web", .parse = parse_mapping, .spec = &web_spec},
-    {.name = "state_dir", .parse = parse_state_dir, .offset = offsetof(struct config, state_dir),
-     .problem = state_dir_problem},
+    {.name = "state_dir", .parse = parse_path, .offset = offsetof(struct config, state_dir),
+     .problem = path_problem},
     {.name = "snapshot", .parse = parse_mapping, .spec = &snapshot_spec},
     {.name = "evaluation_interval", .parse = parse_duration,
      .offset = offsetof(struct config, evaluation_interval_ms),
      .range = BETWEEN(1000, 86400000)},
-    {.name = "plant_stale_after", .parse = parse_duration,
-     .offset = offsetof(struct config, plant_stale_after_ms),
-     .range = BETWEEN(86400000, 3650.0 * 86400000)},
+    {.name = "plant_stale_after",
+     .unsupported = "since 0.2, a plant is stale when its feeds have not succeeded for their "
+                    "stale_after"},
     {.name = "metals", .required = true, .parse = parse_metals},
     {.name = "feeds", .parse = parse_feeds, .spec = &feed_spec},
+    {.name = "push_sources", .parse = parse_push_sources, .spec = &push_spec},
     {.name = "targets", .parse = parse_mapping, .spec = &targets_spec},
 };
 
@@ -640,7 +1137,6 @@ static int top_init(struct yaml_walk *w, void *obj)
 {
     struct config *cfg = obj;
     cfg->evaluation_interval_ms = DEFAULT_EVALUATION_INTERVAL_MS;
-    cfg->plant_stale_after_ms = 62 * 86400 * SECOND_MS;
     cfg->web = (struct config_web){
         .max_connections = 512,
         .max_header_bytes = 16u << 10,
@@ -655,8 +1151,29 @@ static int top_init(struct yaml_walk *w, void *obj)
     return yaml_walk_store_string(w, CONFIG_DEFAULT_LISTEN_ADDRESS, &cfg->listen_address);
 }
 
+/* Feeds and push sources share one namespace: the feed label. */
+static int top_check(struct yaml_walk *w, yaml_node_t *map, const char *path,
+                     const struct yaml_walk_seen *seen, void *obj)
+{
+    (void)map;
+    (void)path;
+    (void)seen;
+    const struct config *cfg = obj;
+    int rc = 0;
+    for (size_t i = 0; i < cfg->n_push_sources; i++) {
+        const struct config_feed *source = &cfg->push_sources[i];
+        if (source->name && config_feed_find(cfg, source->name)) {
+            yaml_walk_error_file(w, "push_sources[%zu].name: \"%s\" is also a feed's name "
+                                    "(expected names unique among feeds and push sources)",
+                                 i, source->name);
+            rc = -1;
+        }
+    }
+    return rc;
+}
+
 static const struct yaml_walk_spec top_spec = {
-    .keys = top_keys, .n_keys = ARRAY_LEN(top_keys), .init = top_init,
+    .keys = top_keys, .n_keys = ARRAY_LEN(top_keys), .init = top_init, .check = top_check,
 };
 
 /* Loading                                                             */
@@ -686,6 +1203,37 @@ struct config *config_load(const char *path, struct config_errors *errors)
     return ld.cfg;
 }
 
+/* Everything a feed or push source owns, not the struct itself. */
+static void feed_release(struct config_feed *feed)
+{
+    free(feed->name);
+    free(feed->url);
+    for (size_t j = 0; j < feed->n_plants; j++)
+        free(feed->plants[j]);
+    free(feed->plants);
+    free(feed->tls.ca_file);
+    free(feed->tls.cert_file);
+    free(feed->tls.key_file);
+    free(feed->tls.server_name);
+    free(feed->bearer_token_file);
+    free(feed->basic_auth.username);
+    free(feed->basic_auth.password_file);
+    for (size_t j = 0; j < feed->n_headers; j++) {
+        free(feed->headers[j].name);
+        free(feed->headers[j].value);
+    }
+    free(feed->headers);
+    if (feed->mapping) {
+        free(feed->mapping->records);
+        for (int slot = 0; slot < MAPPING_SLOT_COUNT; slot++) {
+            free(feed->mapping->fields[slot].text);
+            free(feed->mapping->fields[slot].unit);
+        }
+        free(feed->mapping);
+    }
+    free(feed->token_file);
+}
+
 void config_free(struct config *config)
 {
     if (!config)
@@ -696,15 +1244,12 @@ void config_free(struct config *config)
     for (size_t i = 0; i < config->n_metals; i++)
         free(config->metals[i]);
     free(config->metals);
-    for (size_t i = 0; i < config->n_feeds; i++) {
-        struct config_feed *feed = &config->feeds[i];
-        free(feed->name);
-        free(feed->url);
-        for (size_t j = 0; j < feed->n_plants; j++)
-            free(feed->plants[j]);
-        free(feed->plants);
-    }
+    for (size_t i = 0; i < config->n_feeds; i++)
+        feed_release(&config->feeds[i]);
     free(config->feeds);
+    for (size_t i = 0; i < config->n_push_sources; i++)
+        feed_release(&config->push_sources[i]);
+    free(config->push_sources);
     for (size_t i = 0; i < config->n_years; i++) {
         free(config->years[i].production_tonnes);
         free(config->years[i].growth);
@@ -739,6 +1284,29 @@ int config_metal_index(const struct config *config, const char *metal)
         if (strcmp(config->metals[i], metal) == 0)
             return (int)i;
     return -1;
+}
+
+const struct config_feed *config_push_source_find(const struct config *config, const char *name)
+{
+    for (size_t i = 0; i < config->n_push_sources; i++)
+        if (strcmp(config->push_sources[i].name, name) == 0)
+            return &config->push_sources[i];
+    return NULL;
+}
+
+double config_unit_scale(int field, const char *unit)
+{
+    static const struct {
+        const char *unit;
+        double scale;
+    } tonnes[] = {{"t", 1}, {"kg", 1e-3}, {"kt", 1e3}, {"Mt", 1e6}},
+      mwh[] = {{"MWh", 1}, {"kWh", 1e-3}, {"GWh", 1e3}};
+    bool energy = field == RECORD_ENERGY_MWH;
+    size_t n = energy ? ARRAY_LEN(mwh) : ARRAY_LEN(tonnes);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(unit, energy ? mwh[i].unit : tonnes[i].unit) == 0)
+            return energy ? mwh[i].scale : tonnes[i].scale;
+    return 0;
 }
 
 const struct config_feed *config_feed_find(const struct config *config, const char *name)
@@ -812,8 +1380,6 @@ void config_print_summary(const struct config *config, FILE *out)
             config->state_dir, a, config->snapshot.keep);
     duration_format(config->evaluation_interval_ms, a, sizeof(a));
     fprintf(out, "  evaluation interval  %s\n", a);
-    duration_format(config->plant_stale_after_ms, a, sizeof(a));
-    fprintf(out, "  plant stale after    %s\n", a);
     fprintf(out, "  metals               ");
     for (size_t i = 0; i < config->n_metals; i++)
         fprintf(out, "%s%s", i ? ", " : "", config->metals[i]);
@@ -847,4 +1413,26 @@ void config_print_summary(const struct config *config, FILE *out)
             fprintf(out, " (baseline %.15g)", in->baseline);
         fprintf(out, ", %s..%s\n", a, b);
     }
+}
+
+void config_errors_log(const struct config_errors *errors)
+{
+    for (size_t i = 0; i < errors->count; i++)
+        log_error("config: %s", errors->messages[i]);
+}
+
+int config_check(const char *path, FILE *out, FILE *errors)
+{
+    struct config_errors found = {0};
+    struct config *config = config_load(path, &found);
+    if (config) {
+        config_print_summary(config, out);
+    } else {
+        config_errors_log(&found);
+        fprintf(errors, "%s: invalid configuration\n", path);
+    }
+    config_errors_free(&found);
+    int rc = config ? 0 : 1;
+    config_free(config);
+    return rc;
 }

@@ -243,6 +243,17 @@ int feeds_configure(struct feeds *feeds, const struct config *config)
     return 0;
 }
 
+bool feeds_plant_stale(const struct feeds *feeds, const char *plant, double now)
+{
+    for (size_t i = 0; i < feeds->n_states; i++) {
+        const struct feed_state *fs = &feeds->states[i];
+        if (fs->stats.last_success > 0 && config_feed_allows_plant(fs->config, plant) &&
+            now - fs->stats.last_success <= (double)fs->config->stale_after_ms / 1000)
+            return false;
+    }
+    return true;
+}
+
 const struct feed_stats *feeds_stats(const struct feeds *feeds, size_t i)
 {
     return &feeds->states[i].stats;

@@ -48,4 +48,9 @@ int feeds_configure(struct feeds *feeds, const struct config *config);
 /* Stats of config->feeds[i] of the configured config. */
 const struct feed_stats *feeds_stats(const struct feeds *feeds, size_t i);
 
+/* True when no configured feed that may write plant has succeeded within
+ * its stale_after before now (Unix seconds, the real clock, like
+ * last_success). A plant no feed may write is stale. */
+bool feeds_plant_stale(const struct feeds *feeds, const char *plant, double now);
+
 #endif

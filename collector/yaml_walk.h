@@ -24,7 +24,7 @@
 struct config_errors; /* config.h: the error list every loader hands back */
 
 #define YAML_WALK_PATH_LEN 256  /* a key path in a message: "targets.years[2].growth.zinc" */
-#define YAML_WALK_MAX_KEYS 16   /* rows in the largest key table */
+#define YAML_WALK_MAX_KEYS 24   /* rows in the largest key table */
 #define YAML_WALK_FILE_MAX_BYTES (4u << 20)
 
 #define YAML_WALK_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))

@@ -200,19 +200,6 @@ static void render_plant_years(struct render *r)
     }
 }
 
-/* Start of the latest period a plant reported for any configured metal, or 0. */
-static int64_t latest_period_start(const struct render *r, const struct store_plant *plant)
-{
-    int64_t latest = 0;
-    for (size_t m = 0; m < r->config->n_metals; m++) {
-        int32_t key = store_latest_period(plant, store_metal_find(r->store, r->config->metals[m]));
-        struct period p = period_from_key(key);
-        if (key && period_start(&p) > latest)
-            latest = period_start(&p);
-    }
-    return latest;
-}
-
 static void render_freshness(struct render *r)
 {
     size_t n = store_plant_count(r->store);
@@ -229,14 +216,13 @@ static void render_freshness(struct render *r)
         }
     }
     expo_family(r->out, "ingot_plant_stale", EXPO_GAUGE,
-                "1 when the plant's latest reported period began longer than plant_stale_after "
-                "before now (or it reported none), else 0.");
+                "1 when no feed that may write the plant succeeded within its stale_after, "
+                "else 0. Stale data still counts in the totals.");
+    double now = (double)time(NULL);
     for (size_t p = 0; p < n; p++) {
         const struct store_plant *plant = store_plant_at(r->store, p);
-        int64_t latest = latest_period_start(r, plant);
         struct expo_label label = {"plant", plant->id};
-        expo_sample(r->out, &label, 1,
-                    !latest || r->ev->now - latest > r->config->plant_stale_after_ms / 1000);
+        expo_sample(r->out, &label, 1, feeds_plant_stale(r->feeds, plant->id, now));
     }
 }
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/buffer.h>
 
@@ -673,10 +674,7 @@ static int64_t latest_period(const struct page *p, const struct store_plant *pla
 
 static bool plant_stale(const struct page *p, const struct store_plant *plant)
 {
-    int32_t key;
-    int64_t latest = latest_period(p, plant, &key);
-    return !latest ||
-           p->in->evaluation->now - latest > p->in->config->plant_stale_after_ms / 1000;
+    return feeds_plant_stale(p->in->feeds, plant->id, (double)time(NULL));
 }
 
 static void put_plant(struct page *p, const struct store_plant *plant)
@@ -713,8 +711,8 @@ static void put_plants(struct page *p)
     for (size_t i = 0; i < n; i++)
         stale += plant_stale(p, store_plant_at(store, i));
     putf(p, "<section id=\"plants\">\n<h2>Plants <span class=\"note\">%zu reporting, %zu stale "
-            "(no period begun within %lld days)</span></h2>\n",
-         n - stale, stale, (long long)(p->in->config->plant_stale_after_ms / 86400000));
+            "(no feed success within its stale_after)</span></h2>\n",
+         n - stale, stale);
     if (!n) {
         put(p, "<p class=\"na\">No plant has reported yet.</p>\n</section>\n");
         return;

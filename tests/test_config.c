@@ -245,6 +245,81 @@ static void test_defaults(void **state)
     config_free(cfg);
 }
 
+/* Every key of a feed's fetching, auth and mapping, and a push source. */
+static void test_feed_options(void **state)
+{
+    (void)state;
+    struct config *cfg = load_ok(
+        "metals: [copper]\n"
+        "feeds:\n"
+        "  - name: mapped\n"
+        "    url: https://plant.example/export.json\n"
+        "    format: json\n"
+        "    interval: 1m\n"
+        "    min_backoff: 2s\n"
+        "    max_backoff: 10m\n"
+        "    tls_config: {ca_file: ca.pem, cert_file: /etc/c.pem, key_file: /etc/k.pem,\n"
+        "                 server_name: plant.example, insecure_skip_verify: false}\n"
+        "    basic_auth: {username: ingot, password_file: secret}\n"
+        "    headers: {X-Api-Version: \"2\", Accept-Language: en}\n"
+        "    mapping:\n"
+        "      records: /data/rows\n"
+        "      plant: {pointer: /site}\n"
+        "      metal: {value: copper}\n"
+        "      period: {pointer: /month}\n"
+        "      production_tonnes: {pointer: /output/kt, unit: kt}\n"
+        "      energy_mwh: {pointer: /energy, unit: GWh}\n"
+        "    plants: [kz-a]\n"
+        "  - name: sheet\n"
+        "    url: file:///srv/sheet.csv\n"
+        "    format: csv\n"
+        "    bearer_token_file: /etc/token\n"
+        "    mapping: {delimiter: \";\", decimal_comma: true, plant: {value: kz-b},\n"
+        "              metal: {column: Metal}, period: {column: Month},\n"
+        "              co2_tonnes: {column: CO2 kg, unit: kg}}\n"
+        "    plants: [kz-b]\n"
+        "push_sources:\n"
+        "  - {name: pusher, token_file: push.token, plants: [kz-c]}\n");
+    const struct config_feed *f = &cfg->feeds[0];
+    assert_int_equal(f->connect_timeout_ms, 10000);
+    assert_int_equal(f->min_backoff_ms, 2000);
+    assert_int_equal(f->max_backoff_ms, 600000);
+    assert_int_equal(f->stale_after_ms, 180000);
+    assert_string_equal(f->tls.ca_file, "/tmp/ca.pem");
+    assert_string_equal(f->tls.cert_file, "/etc/c.pem");
+    assert_string_equal(f->tls.server_name, "plant.example");
+    assert_false(f->tls.insecure_skip_verify);
+    assert_string_equal(f->basic_auth.username, "ingot");
+    assert_string_equal(f->basic_auth.password_file, "/tmp/secret");
+    assert_int_equal(f->n_headers, 2);
+    assert_string_equal(f->headers[1].name, "Accept-Language");
+    assert_string_equal(f->headers[1].value, "en");
+    assert_non_null(f->mapping);
+    assert_string_equal(f->mapping->records, "/data/rows");
+    assert_int_equal(f->mapping->fields[MAPPING_PLANT].source, MAPPING_POINTER);
+    assert_string_equal(f->mapping->fields[MAPPING_METAL].text, "copper");
+    assert_int_equal(f->mapping->fields[MAPPING_METAL].source, MAPPING_VALUE);
+    assert_number(f->mapping->fields[MAPPING_QUANTITY + RECORD_PRODUCTION_TONNES].scale, 1000);
+    assert_number(f->mapping->fields[MAPPING_QUANTITY + RECORD_ENERGY_MWH].scale, 1000);
+    assert_int_equal(f->mapping->fields[MAPPING_QUANTITY + RECORD_CO2_TONNES].source,
+                     MAPPING_ABSENT);
+    f = &cfg->feeds[1];
+    assert_string_equal(f->bearer_token_file, "/etc/token");
+    assert_int_equal(f->mapping->delimiter, ';');
+    assert_true(f->mapping->decimal_comma);
+    assert_int_equal(f->mapping->fields[MAPPING_METAL].source, MAPPING_COLUMN);
+    assert_number(f->mapping->fields[MAPPING_QUANTITY + RECORD_CO2_TONNES].scale, 0.001);
+    assert_int_equal(cfg->n_push_sources, 1);
+    const struct config_feed *push = config_push_source_find(cfg, "pusher");
+    assert_non_null(push);
+    assert_null(push->url);
+    assert_string_equal(push->token_file, "/tmp/push.token");
+    assert_int_equal(push->stale_after_ms, 86400000);
+    assert_true(config_feed_allows_plant(push, "kz-c"));
+    assert_null(config_push_source_find(cfg, "mapped"));
+    config_free(cfg);
+}
+
 /* state_dir: absolute as written, relative from the config file's
  * directory (the tests' files are written in /tmp); snapshot settings. */
 static void test_state_dir(void **state)
@@ -469,10 +544,11 @@ static const struct error_case error_cases[] = {
      ":2:1: unknown key \"evaluation_intervall\" (did you mean \"evaluation_interval\"?)"},
     {METALS "metal: [a]\n", ":2:1: unknown key \"metal\" (did you mean \"metals\"?)"},
     {METALS "colour: red\n", ":2:1: unknown key \"colour\" (expected one of: web, state_dir, "
-                             "snapshot, evaluation_interval, plant_stale_after, metals, feeds, "
+                             "snapshot, evaluation_interval, metals, feeds, push_sources, "
                              "targets)"},
+    {METALS "plant_stale_after: 62d\n", ":2:1: key \"plant_stale_after\" is not supported"},
     /* state_dir and snapshot */
-    {METALS "state_dir: \"\"\n", ":2:12: state_dir: \"\" is empty (expected a directory)"},
+    {METALS "state_dir: \"\"\n", ":2:12: state_dir: \"\" is empty (expected a path)"},
     {METALS "state_dir: [a]\n", ":2:12: state_dir: found a sequence, expected a string"},
     {METALS "snapshot: {keep: 0}\n", ":2:18: snapshot.keep: 0 is out of range"},
     {METALS "snapshot: {interval: 0s}\n", ":2:22: snapshot.interval: 0s is out of range"},
@@ -498,6 +574,53 @@ static const struct error_case error_cases[] = {
     {LISTEN("\"[::1]\""), ":3:19: web.listen_address: \"[::1]\" is not a listen address"},
     {LISTEN("\"[]:80\""), ":3:19: web.listen_address: \"[]:80\" is not a listen address"},
     {LISTEN(""), ":3:18: web.listen_address: found an empty value, expected a string"},
+    /* feed fetching, auth and headers */
+    {FEED "    connect_timeout: 1m\n",
+     ":7:22: feeds[0].connect_timeout: 1m is longer than the timeout 30s"},
+    {FEED "    min_backoff: 10s\n    max_backoff: 5s\n",
+     ":8:18: feeds[0].max_backoff: 5s is shorter than min_backoff"},
+    {FEED "    bearer_token_file: t\n    basic_auth: {username: u, password_file: p}\n",
+     ":8:5: feeds[0]: bearer_token_file and basic_auth are both set (expected one)"},
+    {FEED "    basic_auth: {username: u}\n",
+     ":7:17: feeds[0].basic_auth: missing required key \"password_file\""},
+    {FEED "    tls_config: {cert_file: c}\n",
+     ":7:17: feeds[0].tls_config: cert_file is set without key_file"},
+    {FEED "    tls_config: {insecure_skip_verify: maybe}\n",
+     ":7:40: feeds[0].tls_config.insecure_skip_verify: found \"maybe\", expected true or false"},
+    {FEED "    headers: {Authorization: x}\n", ":7:15: feeds[0].headers.Authorization: \"Authorization\" is set "
+                                                "by ingotd itself"},
+    {FEED "    headers: {\"X A\": x}\n", ":7:15: feeds[0].headers.X A: \"X A\" is not an HTTP header name"},
+    {FEED "    headers: {X-A: \"a\\nb\"}\n", ":7:20: feeds[0].headers.X-A: \"a\\x0ab\" contains a control"},
+    /* mapping */
+    {FEED "    mapping: {records: /r, plant: {column: P}, metal: {value: copper},\n"
+          "              period: {pointer: /m}, production_tonnes: {pointer: /p}}\n",
+     ":7:14: feeds[0].mapping: plant: a column is not for format json"},
+    {FEED "    mapping: {plant: {pointer: /p}, metal: {value: copper},\n"
+          "              period: {pointer: /m}, production_tonnes: {pointer: /p}}\n",
+     ":7:14: feeds[0].mapping: missing required key \"records\""},
+    {FEED "    mapping: {records: r, plant: {pointer: /p}, metal: {value: copper},\n"
+          "              period: {pointer: /m}, production_tonnes: {pointer: /p}}\n",
+     ":7:24: feeds[0].mapping.records: \"r\" is not a JSON Pointer"},
+    {FEED "    mapping: {records: /r, plant: {pointer: /p}, metal: {value: copper},\n"
+          "              period: {pointer: /m}, production_tonnes: {pointer: /p, unit: lb}}\n",
+     ":8:57: feeds[0].mapping.production_tonnes: unknown unit \"lb\" (expected one of: t, kg, kt, Mt)"},
+    {FEED "    mapping: {records: /r, plant: {pointer: /p}, metal: {value: copper},\n"
+          "              period: {value: 2025-01}, energy_mwh: {pointer: /e, unit: GWh}}\n",
+     ":8:23: feeds[0].mapping.period: a constant value is only for plant and metal"},
+    {FEED "    mapping: {records: /r, plant: {pointer: /p, column: P}, metal: {value: copper},\n"
+          "              period: {pointer: /m}, production_tonnes: {pointer: /p}}\n",
+     ":7:35: feeds[0].mapping.plant: more than one source"},
+    {FEED "    mapping: {records: /r, plant: {pointer: /p}, metal: {value: copper},\n"
+          "              period: {pointer: /m}}\n",
+     ":7:14: feeds[0].mapping: maps no quantity"},
+    {FEED "    mapping: {records: /r, metal: {value: copper}, period: {pointer: /m},\n"
+          "              co2_tonnes: {pointer: /c}}\n",
+     ":7:14: feeds[0].mapping: missing required key \"plant\""},
+    /* push sources */
+    {FEED "push_sources:\n  - {name: f, token_file: t, plants: [p]}\n",
+     ": push_sources[0].name: \"f\" is also a feed's name"},
+    {METALS "push_sources:\n  - {name: p, plants: [p]}\n",
+     ":3:5: push_sources[0]: missing required key \"token_file\""},
     /* evaluation_interval */
     {METALS "evaluation_interval: 1 minute\n",
      ":2:22: evaluation_interval: \"1 minute\" is not a duration (expected e.g. 30s, 5m, 1h)"},
@@ -925,6 +1048,7 @@ int main(void)
         cmocka_unit_test(test_full_config),
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_state_dir),
+        cmocka_unit_test(test_feed_options),
         cmocka_unit_test(test_accepted_values),
         cmocka_unit_test(test_order_and_aliases),
         cmocka_unit_test(test_lookups),

@@ -15,11 +15,11 @@ static char *fixture_metals[] = {"copper", "zinc", "aluminum"};
 static char *fixture_plants[] = {"kz-a", "kz-b"}; /* sorted */
 static struct config_feed fixture_feeds[] = {
     {.name = "prod", .url = "file:///dev/null", .format = FEED_FORMAT_JSON,
-     .interval_ms = 60000, .timeout_ms = 1000, .max_body_bytes = 1 << 20,
-     .plants = fixture_plants, .n_plants = 2},
+     .interval_ms = 60000, .timeout_ms = 1000, .stale_after_ms = 180000,
+     .max_body_bytes = 1 << 20, .plants = fixture_plants, .n_plants = 2},
     {.name = "csv", .url = "file:///dev/null", .format = FEED_FORMAT_CSV,
-     .interval_ms = 60000, .timeout_ms = 1000, .max_body_bytes = 1 << 20,
-     .plants = fixture_plants, .n_plants = 2},
+     .interval_ms = 60000, .timeout_ms = 1000, .stale_after_ms = 180000,
+     .max_body_bytes = 1 << 20, .plants = fixture_plants, .n_plants = 2},
 };
 static double fixture_production_2025[] = {280000, 150000, 320000};
 static double fixture_growth_2025[] = {0.085, 0.068, 0.072};
@@ -46,7 +46,6 @@ static struct config fixture_config = {
     .path = "fixture.yaml",
     .listen_address = "127.0.0.1:0",
     .evaluation_interval_ms = 60000,
-    .plant_stale_after_ms = 62LL * 86400 * 1000,
     .metals = fixture_metals,
     .n_metals = 3,
     .feeds = fixture_feeds,

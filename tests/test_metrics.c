@@ -104,7 +104,7 @@ static void test_sample_lines(void **state)
                    "9800.5");
     assert_line(r, "ingot_plant_co2_tonnes{plant=\"kz-a\",metal=\"copper\",year=\"2025\"} 9300.25");
     assert_line(r, "ingot_plant_green_operational{plant=\"kz-a\"} 1");
-    /* Latest periods 2025-01 and 2024-01; both began more than 62 days before now. */
+    /* Latest periods 2025-01 and 2024-01; no feed ever succeeded: stale. */
     assert_line(r, "ingot_plant_last_period_timestamp_seconds{plant=\"kz-a\",metal=\"copper\"} "
                    "1735689600");
     assert_line(r, "ingot_plant_last_period_timestamp_seconds{plant=\"kz-b\",metal=\"copper\"} "
