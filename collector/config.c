@@ -71,6 +71,22 @@
  *       target            required number > 0
  *       start, deadline   required dates YYYY-MM-DD (00:00 UTC); deadline
  *                         after start
+ *   remote_write          list (may be empty) of Prometheus remote write receivers:
+ *     url                 required: http:// or https:// with a host
+ *     name                name, the remote label [the URL's HOST[:PORT]/PATH];
+ *                         unique among remote writes
+ *     timeout             duration 1ms..1h [30s]: one request
+ *     tls_config, bearer_token_file, basic_auth, headers   as for feeds
+ *     external_labels     mapping label name [a-zA-Z_][a-zA-Z0-9_]* (not __*) ->
+ *                         non-empty value, added to every series
+ *     batch_max_samples   integer 1..100000 [2000]: samples per request
+ *     batch_deadline      duration 10ms..1h [5s]: longest wait for a batch to fill
+ *     queue_max_samples   integer 1..100000000, >= batch_max_samples [100000]:
+ *                         samples waiting; beyond it the oldest are dropped
+ *     min_backoff         duration 1ms..1h [30ms]: first retry
+ *     max_backoff         duration >= min_backoff, <= 1d [5s]: cap of the doubling
+ *     retry_on_http_429   bool [false]: retry a 429 (honouring Retry-After)
+ *                         instead of dropping its batch
  *
  * Numbers are plain (unquoted) decimal scalars: optional sign, digits,
  * optional fraction and exponent; integers have neither. Metal keys must be
@@ -112,6 +128,12 @@
 #define DEFAULT_MIN_BACKOFF_MS (1 * SECOND_MS)
 #define DEFAULT_MAX_BACKOFF_MS (5 * 60 * SECOND_MS)
 #define DEFAULT_PUSH_STALE_AFTER_MS (86400 * SECOND_MS)
+#define DEFAULT_RW_TIMEOUT_MS (30 * SECOND_MS)
+#define DEFAULT_RW_BATCH_MAX_SAMPLES 2000
+#define DEFAULT_RW_BATCH_DEADLINE_MS (5 * SECOND_MS)
+#define DEFAULT_RW_QUEUE_MAX_SAMPLES 100000
+#define DEFAULT_RW_MIN_BACKOFF_MS 30
+#define DEFAULT_RW_MAX_BACKOFF_MS (5 * SECOND_MS)
 
 static const char NAME_CHARS[] = "abcdefghijklmnopqrstuvwxyz0123456789_";
 static const char PLANT_CHARS[] = "abcdefghijklmnopqrstuvwxyz0123456789_-";
@@ -424,12 +446,18 @@ static const struct yaml_walk_spec basic_auth_spec = {
     .keys = basic_auth_keys, .n_keys = ARRAY_LEN(basic_auth_keys),
 };
 
-/* One "Name: value" of a feed's headers into the config_feed ctx. */
+/* Where header_entry appends: a feed's or a remote write's headers. */
+struct header_list {
+    struct config_header **items;
+    size_t *count;
+};
+
+/* One "Name: value" of headers into the struct header_list ctx. */
 static int header_entry(struct yaml_walk *w, yaml_node_t *key, yaml_node_t *value,
                         const char *path, const struct yaml_walk_key *row, void *ctx)
 {
     (void)row;
-    struct config_feed *feed = ctx;
+    struct header_list *list = ctx;
     const char *name = yaml_walk_text(key);
     if (header_name_problem(name)) {
         yaml_walk_error_at(w, key->start_mark, path, "%s %s", yaml_walk_quote(key).s,
@@ -440,30 +468,49 @@ static int header_entry(struct yaml_walk *w, yaml_node_t *key, yaml_node_t *valu
     if (!text)
         return -1;
     struct config_header *grown =
-        realloc(feed->headers, (feed->n_headers + 1) * sizeof(*feed->headers));
+        realloc(*list->items, (*list->count + 1) * sizeof(**list->items));
     if (!grown) {
         yaml_walk_out_of_memory(w);
         return -1;
     }
-    feed->headers = grown;
-    struct config_header *h = &feed->headers[feed->n_headers];
+    *list->items = grown;
+    struct config_header *h = &grown[*list->count];
     *h = (struct config_header){yaml_walk_strdup(w, name), yaml_walk_strdup(w, text)};
     if (!h->name || !h->value) {
         free(h->name);
         free(h->value);
         return -1;
     }
-    feed->n_headers++;
+    (*list->count)++;
     return 0;
+}
+
+static int read_headers(struct yaml_walk *w, yaml_node_t *value, const char *path,
+                        const struct yaml_walk_key *key, struct header_list list)
+{
+    if (!yaml_walk_expect_type(w, value, path, YAML_MAPPING_NODE))
+        return -1;
+    return yaml_walk_entries(w, value, path, header_entry, key, &list);
 }
 
 /* headers: into the feed itself (the field is the struct config_feed). */
 static int parse_headers(struct yaml_walk *w, yaml_node_t *value, const char *path,
                          const struct yaml_walk_key *key, void *field)
 {
-    if (!yaml_walk_expect_type(w, value, path, YAML_MAPPING_NODE))
-        return -1;
-    return yaml_walk_entries(w, value, path, header_entry, key, field);
+    struct config_feed *feed = field;
+    return read_headers(w, value, path, key,
+                        (struct header_list){&feed->headers, &feed->n_headers});
+}
+
+/* bearer_token_file and basic_auth, of a feed or a remote write: one kind. */
+static int auth_check(struct yaml_walk *w, const char *path, const struct yaml_walk_seen *bearer,
+                      const struct yaml_walk_seen *basic_auth)
+{
+    if (bearer->state == YAML_WALK_ABSENT || basic_auth->state == YAML_WALK_ABSENT)
+        return 0;
+    yaml_walk_error_at(w, basic_auth->key->start_mark, path,
+                       "bearer_token_file and basic_auth are both set (expected one)");
+    return -1;
 }
 
 /* --- mapping: a plant's own format --- */
@@ -566,8 +613,10 @@ static int parse_delimiter(struct yaml_walk *w, yaml_node_t *value, const char *
 
 enum { MAP_RECORDS, MAP_DELIMITER, MAP_DECIMAL_COMMA, MAP_FIELDS };
 
-#define MAPPING_FIELD_KEY(slot)                                                                \
-    {.name = mapping_slot_names[slot], .parse = parse_mapping, .spec = &mapping_field_spec,   \
+/* The row of a mapped field; name is mapping_slot_names[slot], spelt out
+ * because an initialiser cannot read that array. */
+#define MAPPING_FIELD_KEY(slot, key)                                                           \
+    {.name = key, .parse = parse_mapping, .spec = &mapping_field_spec,                        \
      .offset = offsetof(struct config_mapping, fields) +                                       \
                (slot) * sizeof(struct config_mapping_field)}
 
@@ -579,14 +628,14 @@ static const struct yaml_walk_key mapping_keys[] = {
                        .offset = offsetof(struct config_mapping, delimiter)},
     [MAP_DECIMAL_COMMA] = {.name = "decimal_comma", .parse = yaml_walk_parse_bool,
                            .offset = offsetof(struct config_mapping, decimal_comma)},
-    MAPPING_FIELD_KEY(MAPPING_PLANT),
-    MAPPING_FIELD_KEY(MAPPING_METAL),
-    MAPPING_FIELD_KEY(MAPPING_PERIOD),
-    MAPPING_FIELD_KEY(MAPPING_QUANTITY + RECORD_PRODUCTION_TONNES),
-    MAPPING_FIELD_KEY(MAPPING_QUANTITY + RECORD_CO2_TONNES),
-    MAPPING_FIELD_KEY(MAPPING_QUANTITY + RECORD_ENERGY_MWH),
-    MAPPING_FIELD_KEY(MAPPING_QUANTITY + RECORD_WASTE_TONNES),
-    MAPPING_FIELD_KEY(MAPPING_QUANTITY + RECORD_WASTE_RECYCLED_TONNES),
+    MAPPING_FIELD_KEY(MAPPING_PLANT, "plant"),
+    MAPPING_FIELD_KEY(MAPPING_METAL, "metal"),
+    MAPPING_FIELD_KEY(MAPPING_PERIOD, "period"),
+    MAPPING_FIELD_KEY(MAPPING_QUANTITY + RECORD_PRODUCTION_TONNES, "production_tonnes"),
+    MAPPING_FIELD_KEY(MAPPING_QUANTITY + RECORD_CO2_TONNES, "co2_tonnes"),
+    MAPPING_FIELD_KEY(MAPPING_QUANTITY + RECORD_ENERGY_MWH, "energy_mwh"),
+    MAPPING_FIELD_KEY(MAPPING_QUANTITY + RECORD_WASTE_TONNES, "waste_tonnes"),
+    MAPPING_FIELD_KEY(MAPPING_QUANTITY + RECORD_WASTE_RECYCLED_TONNES, "waste_recycled_tonnes"),
 };
 FITS_SEEN(mapping_keys);
 _Static_assert(ARRAY_LEN(mapping_keys) == MAP_FIELDS + MAPPING_SLOT_COUNT,
@@ -820,12 +869,8 @@ static int feed_check(struct yaml_walk *w, yaml_node_t *map, const char *path,
     }
     if (seen[FEED_STALE_AFTER].state == YAML_WALK_ABSENT)
         feed->stale_after_ms = 3 * feed->interval_ms;
-    if (seen[FEED_BEARER].state != YAML_WALK_ABSENT &&
-        seen[FEED_BASIC_AUTH].state != YAML_WALK_ABSENT) {
-        yaml_walk_error_at(w, seen[FEED_BASIC_AUTH].key->start_mark, path,
-                           "bearer_token_file and basic_auth are both set (expected one)");
+    if (auth_check(w, path, &seen[FEED_BEARER], &seen[FEED_BASIC_AUTH]) != 0)
         rc = -1;
-    }
     if (seen[FEED_MAPPING].state == YAML_WALK_VALID && seen[FEED_FORMAT].state == YAML_WALK_VALID)
         rc |= mapping_fits_format(w, path, &seen[FEED_MAPPING], feed);
     (void)map;
@@ -887,6 +932,238 @@ static int parse_feeds(struct yaml_walk *w, yaml_node_t *value, const char *path
     struct config *cfg = field;
     cfg->feeds = yaml_walk_new_items(w, value, path, key->spec);
     return cfg->feeds ? yaml_walk_items(w, value, path, key->spec, cfg->feeds, &cfg->n_feeds) : -1;
+}
+
+/* --- remote write --- */
+
+static const char *remote_url_problem(const char *s)
+{
+    if (strncasecmp(s, "file://", 7) == 0)
+        return "is a file URL (expected http:// or https://)";
+    return url_problem(s);
+}
+
+/* Prometheus' label names, without its reserved "__" prefix. */
+static const char *label_name_problem(const char *s)
+{
+    static const char first[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_";
+    if (s[0] == '\0' || !strchr(first, s[0]) ||
+        strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_0123456789") != strlen(s))
+        return "is not a label name (expected [a-zA-Z_][a-zA-Z0-9_]*)";
+    if (strncmp(s, "__", 2) == 0)
+        return "starts with __, which Prometheus reserves (__name__ is the metric name)";
+    return NULL;
+}
+
+static const char *label_value_problem(const char *s)
+{
+    return s[0] != '\0' ? NULL : "is empty (remote write sends no empty label values)";
+}
+
+static int compare_labels(const void *a, const void *b)
+{
+    return strcmp(((const struct config_label *)a)->name, ((const struct config_label *)b)->name);
+}
+
+/* One "name: value" of external_labels into the config_remote_write ctx. */
+static int external_label_entry(struct yaml_walk *w, yaml_node_t *key, yaml_node_t *value,
+                                const char *path, const struct yaml_walk_key *row, void *ctx)
+{
+    (void)row;
+    struct config_remote_write *rw = ctx;
+    const char *name = yaml_walk_text(key);
+    if (label_name_problem(name)) {
+        yaml_walk_error_at(w, key->start_mark, path, "%s %s", yaml_walk_quote(key).s,
+                           label_name_problem(name));
+        return -1;
+    }
+    const char *text = yaml_walk_read_text(w, value, path, label_value_problem);
+    if (!text)
+        return -1;
+    struct config_label *grown = realloc(rw->external_labels, (rw->n_external_labels + 1) *
+                                                                  sizeof(*rw->external_labels));
+    if (!grown) {
+        yaml_walk_out_of_memory(w);
+        return -1;
+    }
+    rw->external_labels = grown;
+    struct config_label *l = &grown[rw->n_external_labels];
+    *l = (struct config_label){yaml_walk_strdup(w, name), yaml_walk_strdup(w, text)};
+    if (!l->name || !l->value) {
+        free(l->name);
+        free(l->value);
+        return -1;
+    }
+    rw->n_external_labels++;
+    return 0;
+}
+
+/* external_labels: into the remote write itself, sorted by name. */
+static int parse_external_labels(struct yaml_walk *w, yaml_node_t *value, const char *path,
+                                 const struct yaml_walk_key *key, void *field)
+{
+    struct config_remote_write *rw = field;
+    if (!yaml_walk_expect_type(w, value, path, YAML_MAPPING_NODE))
+        return -1;
+    int rc = yaml_walk_entries(w, value, path, external_label_entry, key, rw);
+    if (rw->n_external_labels > 1)
+        qsort(rw->external_labels, rw->n_external_labels, sizeof(*rw->external_labels),
+              compare_labels);
+    return rc;
+}
+
+/* headers: into the remote write itself. */
+static int parse_remote_headers(struct yaml_walk *w, yaml_node_t *value, const char *path,
+                                const struct yaml_walk_key *key, void *field)
+{
+    struct config_remote_write *rw = field;
+    return read_headers(w, value, path, key, (struct header_list){&rw->headers, &rw->n_headers});
+}
+
+enum { RW_URL, RW_NAME, RW_TIMEOUT, RW_TLS, RW_BEARER, RW_BASIC_AUTH, RW_HEADERS,
+       RW_EXTERNAL_LABELS, RW_BATCH_MAX, RW_BATCH_DEADLINE, RW_QUEUE_MAX, RW_MIN_BACKOFF,
+       RW_MAX_BACKOFF, RW_RETRY_429, RW_KEY_COUNT };
+
+static const struct yaml_walk_key remote_write_keys[] = {
+    [RW_URL] = {.name = "url", .required = true, .parse = parse_text,
+                .offset = offsetof(struct config_remote_write, url),
+                .problem = remote_url_problem},
+    [RW_NAME] = {.name = "name", .parse = parse_text,
+                 .offset = offsetof(struct config_remote_write, name), .problem = name_problem},
+    [RW_TIMEOUT] = {.name = "timeout", .parse = parse_duration,
+                    .offset = offsetof(struct config_remote_write, timeout_ms),
+                    .range = BETWEEN(1, 3600 * SECOND_MS)},
+    [RW_TLS] = {.name = "tls_config", .parse = parse_mapping, .spec = &tls_spec,
+                .offset = offsetof(struct config_remote_write, tls)},
+    [RW_BEARER] = {.name = "bearer_token_file", .parse = parse_path,
+                   .offset = offsetof(struct config_remote_write, bearer_token_file),
+                   .problem = path_problem},
+    [RW_BASIC_AUTH] = {.name = "basic_auth", .parse = parse_mapping, .spec = &basic_auth_spec,
+                       .offset = offsetof(struct config_remote_write, basic_auth)},
+    [RW_HEADERS] = {.name = "headers", .parse = parse_remote_headers},
+    [RW_EXTERNAL_LABELS] = {.name = "external_labels", .parse = parse_external_labels},
+    [RW_BATCH_MAX] = {.name = "batch_max_samples", .parse = parse_u64,
+                      .offset = offsetof(struct config_remote_write, batch_max_samples),
+                      .range = BETWEEN(1, 100000)},
+    [RW_BATCH_DEADLINE] = {.name = "batch_deadline", .parse = parse_duration,
+                           .offset = offsetof(struct config_remote_write, batch_deadline_ms),
+                           .range = BETWEEN(10, 3600 * SECOND_MS)},
+    [RW_QUEUE_MAX] = {.name = "queue_max_samples", .parse = parse_u64,
+                      .offset = offsetof(struct config_remote_write, queue_max_samples),
+                      .range = BETWEEN(1, 100000000)},
+    [RW_MIN_BACKOFF] = {.name = "min_backoff", .parse = parse_duration,
+                        .offset = offsetof(struct config_remote_write, min_backoff_ms),
+                        .range = BETWEEN(1, 3600 * SECOND_MS)},
+    [RW_MAX_BACKOFF] = {.name = "max_backoff", .parse = parse_duration,
+                        .offset = offsetof(struct config_remote_write, max_backoff_ms),
+                        .range = BETWEEN(1, 86400 * SECOND_MS)},
+    [RW_RETRY_429] = {.name = "retry_on_http_429", .parse = yaml_walk_parse_bool,
+                      .offset = offsetof(struct config_remote_write, retry_on_http_429)},
+};
+_Static_assert(ARRAY_LEN(remote_write_keys) == RW_KEY_COUNT, "a row per RW_ index");
+FITS_SEEN(remote_write_keys);
+
+static int remote_write_init(struct yaml_walk *w, void *obj)
+{
+    (void)w;
+    *(struct config_remote_write *)obj = (struct config_remote_write){
+        .timeout_ms = DEFAULT_RW_TIMEOUT_MS,
+        .batch_max_samples = DEFAULT_RW_BATCH_MAX_SAMPLES,
+        .batch_deadline_ms = DEFAULT_RW_BATCH_DEADLINE_MS,
+        .queue_max_samples = DEFAULT_RW_QUEUE_MAX_SAMPLES,
+        .min_backoff_ms = DEFAULT_RW_MIN_BACKOFF_MS,
+        .max_backoff_ms = DEFAULT_RW_MAX_BACKOFF_MS,
+    };
+    return 0;
+}
+
+/* The remote label of a remote write without a name: the URL without its
+ * scheme, credentials, query and fragment ("HOST[:PORT]/PATH"). */
+static char *name_from_url(struct yaml_walk *w, const char *url)
+{
+    const char *host = strstr(url, "://") + 3;
+    size_t authority = strcspn(host, "/?#");
+    const char *at = memchr(host, '@', authority);
+    if (at)
+        host = at + 1;
+    char *name = strndup(host, strcspn(host, "?#"));
+    if (!name)
+        yaml_walk_out_of_memory(w);
+    return name;
+}
+
+/* The name defaults to one made from the URL; the queue holds at least a
+ * batch; max_backoff is not below min_backoff; auth is one kind. */
+static int remote_write_check(struct yaml_walk *w, yaml_node_t *map, const char *path,
+                              const struct yaml_walk_seen *seen, void *obj)
+{
+    (void)map;
+    struct config_remote_write *rw = obj;
+    int rc = auth_check(w, path, &seen[RW_BEARER], &seen[RW_BASIC_AUTH]);
+    char child[YAML_WALK_PATH_LEN];
+    if (seen[RW_NAME].state == YAML_WALK_ABSENT && seen[RW_URL].state == YAML_WALK_VALID &&
+        !(rw->name = name_from_url(w, rw->url)))
+        rc = -1;
+    if (seen[RW_QUEUE_MAX].state == YAML_WALK_VALID &&
+        seen[RW_BATCH_MAX].state != YAML_WALK_INVALID &&
+        rw->queue_max_samples < rw->batch_max_samples) {
+        yaml_walk_child_path(child, path, "queue_max_samples");
+        yaml_walk_error_at(w, seen[RW_QUEUE_MAX].value->start_mark, child,
+                           "%s is less than batch_max_samples %" PRIu64
+                           " (expected at least one batch)",
+                           yaml_walk_text(seen[RW_QUEUE_MAX].value), rw->batch_max_samples);
+        rc = -1;
+    }
+    if (seen[RW_MAX_BACKOFF].state == YAML_WALK_VALID &&
+        seen[RW_MIN_BACKOFF].state != YAML_WALK_INVALID &&
+        rw->max_backoff_ms < rw->min_backoff_ms) {
+        yaml_walk_child_path(child, path, "max_backoff");
+        yaml_walk_error_at(w, seen[RW_MAX_BACKOFF].value->start_mark, child,
+                           "%s is shorter than min_backoff (expected at least min_backoff)",
+                           yaml_walk_text(seen[RW_MAX_BACKOFF].value));
+        rc = -1;
+    }
+    return rc;
+}
+
+static const struct yaml_walk_spec remote_write_spec = {
+    .keys = remote_write_keys, .n_keys = ARRAY_LEN(remote_write_keys),
+    .size = sizeof(struct config_remote_write), .init = remote_write_init,
+    .check = remote_write_check,
+};
+
+/* remote_write: the list, with names (given or made from the URL) unique:
+ * a repeat is reported at its name, or at its URL when the name was made. */
+static int parse_remote_writes(struct yaml_walk *w, yaml_node_t *value, const char *path,
+                               const struct yaml_walk_key *key, void *field)
+{
+    struct config *cfg = field;
+    cfg->remote_writes = yaml_walk_new_items(w, value, path, key->spec);
+    if (!cfg->remote_writes)
+        return -1;
+    int rc = yaml_walk_items(w, value, path, key->spec, cfg->remote_writes,
+                             &cfg->n_remote_writes);
+    for (size_t i = 1; i < cfg->n_remote_writes; i++) {
+        const char *name = cfg->remote_writes[i].name;
+        for (size_t j = 0; name && j < i; j++) {
+            if (!cfg->remote_writes[j].name || strcmp(cfg->remote_writes[j].name, name))
+                continue;
+            yaml_node_t *item = yaml_walk_item(w, value, i);
+            yaml_node_t *at = yaml_walk_mapping_value(w, item, "name");
+            const char *row = at ? "name" : "url";
+            char child[YAML_WALK_PATH_LEN], item_path[YAML_WALK_PATH_LEN];
+            yaml_walk_item_path(item_path, path, i);
+            yaml_walk_child_path(child, item_path, row);
+            yaml_walk_error_at(w, (at ? at : yaml_walk_mapping_value(w, item, "url"))->start_mark,
+                               child,
+                               "remote name \"%s\" is also remote_write[%zu]'s (expected unique "
+                               "names%s)",
+                               name, j, at ? "" : ": give one a name");
+            rc = -1;
+            break;
+        }
+    }
+    return rc;
 }
 
 /* --- target years and benchmarks --- */
@@ -1129,6 +1406,7 @@ static const struct yaml_walk_key top_keys[] = {
     {.name = "feeds", .parse = parse_feeds, .spec = &feed_spec},
     {.name = "push_sources", .parse = parse_push_sources, .spec = &push_spec},
     {.name = "targets", .parse = parse_mapping, .spec = &targets_spec},
+    {.name = "remote_write", .parse = parse_remote_writes, .spec = &remote_write_spec},
 };
 
 FITS_SEEN(top_keys);
@@ -1204,6 +1482,25 @@ struct config *config_load(const char *path, struct config_errors *errors)
 }
 
 /* Everything a feed or push source owns, not the struct itself. */
+/* What a feed's or a remote write's TLS, auth and headers own. */
+static void client_release(struct config_tls *tls, char *bearer_token_file,
+                           struct config_basic_auth *basic_auth, struct config_header *headers,
+                           size_t n_headers)
+{
+    free(tls->ca_file);
+    free(tls->cert_file);
+    free(tls->key_file);
+    free(tls->server_name);
+    free(bearer_token_file);
+    free(basic_auth->username);
+    free(basic_auth->password_file);
+    for (size_t j = 0; j < n_headers; j++) {
+        free(headers[j].name);
+        free(headers[j].value);
+    }
+    free(headers);
+}
+
 static void feed_release(struct config_feed *feed)
 {
     free(feed->name);
@@ -1211,18 +1508,8 @@ static void feed_release(struct config_feed *feed)
     for (size_t j = 0; j < feed->n_plants; j++)
         free(feed->plants[j]);
     free(feed->plants);
-    free(feed->tls.ca_file);
-    free(feed->tls.cert_file);
-    free(feed->tls.key_file);
-    free(feed->tls.server_name);
-    free(feed->bearer_token_file);
-    free(feed->basic_auth.username);
-    free(feed->basic_auth.password_file);
-    for (size_t j = 0; j < feed->n_headers; j++) {
-        free(feed->headers[j].name);
-        free(feed->headers[j].value);
-    }
-    free(feed->headers);
+    client_release(&feed->tls, feed->bearer_token_file, &feed->basic_auth, feed->headers,
+                   feed->n_headers);
     if (feed->mapping) {
         free(feed->mapping->records);
         for (int slot = 0; slot < MAPPING_SLOT_COUNT; slot++) {
@@ -1261,6 +1548,19 @@ void config_free(struct config *config)
     for (size_t i = 0; i < config->n_initiatives; i++)
         free(config->initiatives[i].name);
     free(config->initiatives);
+    for (size_t i = 0; i < config->n_remote_writes; i++) {
+        struct config_remote_write *rw = &config->remote_writes[i];
+        free(rw->name);
+        free(rw->url);
+        client_release(&rw->tls, rw->bearer_token_file, &rw->basic_auth, rw->headers,
+                       rw->n_headers);
+        for (size_t j = 0; j < rw->n_external_labels; j++) {
+            free(rw->external_labels[j].name);
+            free(rw->external_labels[j].value);
+        }
+        free(rw->external_labels);
+    }
+    free(config->remote_writes);
     free(config);
 }
 
@@ -1392,6 +1692,19 @@ void config_print_summary(const struct config *config, FILE *out)
                 feed->name, format_names[feed->format], a, b, feed->max_body_bytes,
                 feed->n_plants, feed->n_plants == 1 ? "" : "s");
         fprintf(out, "      %s\n", feed->url);
+    }
+    if (config->n_remote_writes)
+        fprintf(out, "  remote write         %zu\n", config->n_remote_writes);
+    for (size_t i = 0; i < config->n_remote_writes; i++) {
+        /* The name, never the URL, which may carry credentials. */
+        const struct config_remote_write *rw = &config->remote_writes[i];
+        duration_format(rw->batch_deadline_ms, a, sizeof(a));
+        duration_format(rw->timeout_ms, b, sizeof(b));
+        fprintf(out,
+                "    %s: batches of %" PRIu64 " samples within %s, timeout %s, queue %" PRIu64
+                ", %zu external label%s\n",
+                rw->name, rw->batch_max_samples, a, b, rw->queue_max_samples,
+                rw->n_external_labels, rw->n_external_labels == 1 ? "" : "s");
     }
     if (config->baseline_year)
         fprintf(out, "  baseline year        %d\n", config->baseline_year);

@@ -141,6 +141,34 @@ struct config_web {
     int64_t write_timeout_ms;       /* a client not reading the answer, default 30s */
 };
 
+/* One of a remote write's external_labels. */
+struct config_label {
+    char *name;  /* [a-zA-Z_][a-zA-Z0-9_]*, not starting with __ */
+    char *value; /* not empty */
+};
+
+/* remote_write: one Prometheus remote write 1.0 receiver. TLS, auth and
+ * headers as a feed's. */
+struct config_remote_write {
+    char *name;       /* the remote label: [a-z0-9_]+, or derived from url
+                       * ("HOST[:PORT]/PATH"); unique */
+    char *url;        /* http:// or https:// */
+    int64_t timeout_ms;        /* of one request, default 30s */
+    struct config_tls tls;
+    char *bearer_token_file;
+    struct config_basic_auth basic_auth;
+    struct config_header *headers;
+    size_t n_headers;
+    struct config_label *external_labels; /* sorted by name, unique */
+    size_t n_external_labels;
+    uint64_t batch_max_samples; /* samples per request, default 2000 */
+    int64_t batch_deadline_ms;  /* a sample waits at most this long for its batch, default 5s */
+    uint64_t queue_max_samples; /* waiting samples kept, default 100000, >= batch_max_samples */
+    int64_t min_backoff_ms;     /* first retry, default 30ms */
+    int64_t max_backoff_ms;     /* cap of the doubling, default 5s */
+    bool retry_on_http_429;     /* default false: a 429 drops the batch like a 400 */
+};
+
 /* snapshot: how often the state is written to state_dir, and how many. */
 struct config_snapshot {
     int64_t interval_ms; /* default 1m: written when data changed since the last */
@@ -161,6 +189,8 @@ struct config {
     size_t n_feeds;
     struct config_feed *push_sources; /* url NULL, token_file set, format JSON */
     size_t n_push_sources;
+    struct config_remote_write *remote_writes; /* names unique */
+    size_t n_remote_writes;
     int baseline_year;           /* 0 when not configured */
     struct config_target_year *years; /* sorted by year, unique */
     size_t n_years;

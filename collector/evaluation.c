@@ -74,6 +74,19 @@ static void evaluate_metal(const struct store *store, int metal_id, int year, bo
     }
 }
 
+/* Plants with a record of metal carrying production in year. Walks the
+ * plants' yearly rollups (plants x 1 lookup), never their records. */
+static double plants_reporting(const struct store *store, int metal_id, int year)
+{
+    size_t n = 0;
+    for (size_t i = 0; metal_id >= 0 && i < store_plant_count(store); i++) {
+        const struct rollup_plant_year *py =
+            store_plant_year(store_plant_at(store, i), metal_id, year);
+        n += py && py->records[ROLLUP_PLANT_PRODUCTION] > 0;
+    }
+    return (double)n;
+}
+
 /* Sums of the matched pairs over every configured metal and month of year. */
 static void evaluate_intensities(const struct store *store, const struct config *config,
                                  struct eval_year *out)
@@ -91,8 +104,11 @@ static void evaluate_intensities(const struct store *store, const struct config 
             total.production_energy_matched += rm->production_energy_matched;
             total.recycled_matched += rm->recycled_matched;
             total.waste_matched += rm->waste_matched;
+            total.production += rm->production;
         }
     }
+    /* Production whose CO2 is known, over all production. */
+    out->emissions_coverage = ratio(total.production_co2_matched, total.production);
     out->co2_intensity = ratio(total.co2_matched, total.production_co2_matched);
     out->energy_intensity = ratio(total.energy_matched, total.production_energy_matched);
     out->waste_recycling = ratio(total.recycled_matched, total.waste_matched);
@@ -202,9 +218,12 @@ struct evaluation *evaluation_run(const struct store *store, const struct config
         ey->metals = calloc(config->n_metals ? config->n_metals : 1, sizeof(*ey->metals));
         if (!ey->metals)
             goto fail;
-        for (size_t i = 0; i < config->n_metals; i++)
-            evaluate_metal(store, store_metal_find(store, config->metals[i]), ey->year,
-                           ey->year == ev->current_year, &ey->metals[i]);
+        for (size_t i = 0; i < config->n_metals; i++) {
+            int metal_id = store_metal_find(store, config->metals[i]);
+            evaluate_metal(store, metal_id, ey->year, ey->year == ev->current_year,
+                           &ey->metals[i]);
+            ey->metals[i].plants_reporting = plants_reporting(store, metal_id, ey->year);
+        }
         ey->output_vs_baseline = ratio(total_production(store, config, ey->year), baseline);
         evaluate_intensities(store, config, ey);
         evaluate_targets(target_year(config, ey->year), config->n_metals, ey);

@@ -23,6 +23,8 @@ struct eval_metal_year {
     double target_production;
     double target_growth;
     double target_progress; /* production / target_production */
+    double plants_reporting; /* plants with a record of the metal in the year that carries
+                              * production (a count; 0 when none) */
 };
 
 struct eval_year {
@@ -32,6 +34,8 @@ struct eval_year {
     double co2_intensity;    /* over records carrying both co2 and production */
     double energy_intensity; /* over records carrying both energy and production */
     double waste_recycling;  /* over records carrying both recycled and waste */
+    double emissions_coverage; /* production in records that carry CO2 / all production,
+                                * over every configured metal */
     double target_output_vs_baseline;
     double target_co2_intensity;
     double target_energy_intensity;

@@ -1,12 +1,18 @@
 /*
- * feed_csv: the CSV feed format, on libcsv. libcsv reports cells and row
- * ends but no positions, so the document is fed to it one line at a time
- * and the line count is kept here. One parser reads the document twice: a
- * checking pass that calls no sink, then the pass that hands rows on.
+ * feed_csv: the CSV feed formats, native and mapped, on libcsv. Both are one
+ * reader driven by a layout: where each field of a record comes from (a
+ * header column, a constant, or nowhere), the delimiter, the number
+ * spelling and each quantity's unit. The native format is the layout whose
+ * columns are named like the fields; a mapping gives another. libcsv
+ * reports cells and row ends but no positions, so the document is fed to
+ * it one line at a time and the line count is kept here. One parser reads
+ * the document twice: a checking pass that calls no sink, then the pass
+ * that hands rows on.
  */
 #include "feed_csv.h"
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,20 +21,60 @@
 
 #include "number.h"
 
-/* What a header column means: the three text columns, then the quantities
- * in record_field order. */
-enum csv_role { CSV_ROLE_PLANT, CSV_ROLE_METAL, CSV_ROLE_PERIOD, CSV_ROLE_TEXT_COUNT };
-#define CSV_ROLE_COUNT (CSV_ROLE_TEXT_COUNT + RECORD_FIELD_COUNT)
+/* A record's fields are the mapping's slots: plant, metal and period (the
+ * text fields), then the quantities in record_field order. */
+#define CSV_TEXT_COUNT MAPPING_QUANTITY
 #define CSV_NO_COLUMN ((size_t)-1)
 
-static const char *const text_columns[CSV_ROLE_TEXT_COUNT] = {
-    [CSV_ROLE_PLANT] = "plant",
-    [CSV_ROLE_METAL] = "metal",
-    [CSV_ROLE_PERIOD] = "period",
+static const char *const text_columns[CSV_TEXT_COUNT] = {
+    [MAPPING_PLANT] = "plant",
+    [MAPPING_METAL] = "metal",
+    [MAPPING_PERIOD] = "period",
 };
+
+/* Where each field comes from, and how its cells are read. */
+struct csv_layout {
+    char delimiter;
+    bool decimal_comma;                       /* number_parse_decimal_comma */
+    const char *column[MAPPING_SLOT_COUNT];   /* its header name, or NULL */
+    bool required[MAPPING_SLOT_COUNT];        /* the header must name it */
+    const char *constant[MAPPING_SLOT_COUNT]; /* plant and metal: a fixed value */
+    double scale[MAPPING_SLOT_COUNT];         /* quantities: into ingot's unit */
+};
+
+/* The native format: every field a column named like it, plant, metal and
+ * period required. */
+static void native_layout(struct csv_layout *layout)
+{
+    *layout = (struct csv_layout){.delimiter = ','};
+    for (int slot = 0; slot < MAPPING_SLOT_COUNT; slot++) {
+        layout->column[slot] = slot < CSV_TEXT_COUNT ? text_columns[slot]
+                                                     : record_field_names[slot - CSV_TEXT_COUNT];
+        layout->required[slot] = slot < CSV_TEXT_COUNT;
+        layout->scale[slot] = 1;
+    }
+}
+
+/* A mapping's layout: each mapped column required, constants as given. */
+static void mapped_layout(struct csv_layout *layout, const struct config_mapping *mapping)
+{
+    *layout = (struct csv_layout){.delimiter = mapping->delimiter,
+                                  .decimal_comma = mapping->decimal_comma};
+    for (int slot = 0; slot < MAPPING_SLOT_COUNT; slot++) {
+        const struct config_mapping_field *f = &mapping->fields[slot];
+        if (f->source == MAPPING_COLUMN) {
+            layout->column[slot] = f->text;
+            layout->required[slot] = true;
+        } else if (f->source == MAPPING_VALUE && slot < CSV_TEXT_COUNT) {
+            layout->constant[slot] = f->text;
+        }
+        layout->scale[slot] = f->scale;
+    }
+}
 
 /* The state of one pass over the document, shared with libcsv's callbacks. */
 struct csv_pass {
+    const struct csv_layout *layout;
     const struct feed_sink *sink; /* NULL in the checking pass */
     char *text;                   /* the row's text cells; NULL in the checking pass */
     size_t text_used;             /* bytes of text the row has used so far */
@@ -38,9 +84,9 @@ struct csv_pass {
     unsigned long cell_line;      /* the line the cell in progress starts on */
     int have_header;
     size_t header_cells;
-    size_t column[CSV_ROLE_COUNT]; /* each role's header column, or CSV_NO_COLUMN */
-    size_t cell;                   /* index of the row's cell in progress */
-    const char *texts[CSV_ROLE_TEXT_COUNT];
+    size_t column[MAPPING_SLOT_COUNT]; /* each field's header column, or CSV_NO_COLUMN */
+    size_t cell;                       /* index of the row's cell in progress */
+    const char *texts[CSV_TEXT_COUNT];
     struct feed_raw_record record; /* the row so far */
     char problem[80];
     int failed;
@@ -48,12 +94,14 @@ struct csv_pass {
     size_t err_size;
 };
 
-static void pass_init(struct csv_pass *ps, const struct feed_sink *sink, char *text, char *err,
-                      size_t err_size)
+static void pass_init(struct csv_pass *ps, const struct csv_layout *layout,
+                      const struct feed_sink *sink, char *text, char *err, size_t err_size)
 {
-    *ps = (struct csv_pass){.sink = sink, .text = text, .err = err, .err_size = err_size};
-    for (int role = 0; role < CSV_ROLE_COUNT; role++)
-        ps->column[role] = CSV_NO_COLUMN;
+    *ps = (struct csv_pass){
+        .layout = layout, .sink = sink, .text = text, .err = err, .err_size = err_size,
+    };
+    for (int slot = 0; slot < MAPPING_SLOT_COUNT; slot++)
+        ps->column[slot] = CSV_NO_COLUMN;
 }
 
 /* Fails the document; only the first failure is kept. Returns -1. */
@@ -68,33 +116,6 @@ static int csv_fail(struct csv_pass *ps, const char *fmt, ...)
         vsnprintf(ps->err, ps->err_size, fmt, ap);
         va_end(ap);
         ps->failed = 1;
-    }
-    return -1;
-}
-
-static const char *role_name(int role)
-{
-    return role < CSV_ROLE_TEXT_COUNT ? text_columns[role]
-                                      : record_field_names[role - CSV_ROLE_TEXT_COUNT];
-}
-
-/* The role a header cell names, or -1 for an unknown column. */
-static int role_named(const char *s, size_t n)
-{
-    for (int role = 0; role < CSV_ROLE_COUNT; role++) {
-        const char *name = role_name(role);
-        if (strlen(name) == n && memcmp(name, s, n) == 0)
-            return role;
-    }
-    return -1;
-}
-
-/* The role of a data cell's column, or -1 for a column not used. */
-static int role_at(const struct csv_pass *ps, size_t col)
-{
-    for (int role = 0; role < CSV_ROLE_COUNT; role++) {
-        if (ps->column[role] == col)
-            return role;
     }
     return -1;
 }
@@ -115,6 +136,11 @@ static void trim(const char **s, size_t *n)
         (*n)--;
 }
 
+static bool column_is(const char *name, const char *s, size_t n)
+{
+    return name != NULL && strlen(name) == n && memcmp(name, s, n) == 0;
+}
+
 /* Keeps a text cell until the row ends, NUL-terminated, since libcsv
  * reuses its buffer for the next cell. The checking pass only counts the
  * bytes. Returns the copy, or NULL for an empty cell or when checking. */
@@ -131,17 +157,34 @@ static const char *keep_text(struct csv_pass *ps, const char *s, size_t n)
     return copy;
 }
 
+/* A header cell: the column of every field the layout names so. */
 static void header_cell(struct csv_pass *ps, size_t col, const char *s, size_t n)
 {
-    int role = role_named(s, n);
-    if (role < 0)
-        return;
-    if (ps->column[role] != CSV_NO_COLUMN) {
-        csv_fail(ps, "line %lu: header names column \"%s\" twice", ps->row_line,
-                 role_name(role));
-        return;
+    for (int slot = 0; slot < MAPPING_SLOT_COUNT; slot++) {
+        if (!column_is(ps->layout->column[slot], s, n))
+            continue;
+        if (ps->column[slot] != CSV_NO_COLUMN) {
+            csv_fail(ps, "line %lu: header names column \"%s\" twice", ps->row_line,
+                     ps->layout->column[slot]);
+            return;
+        }
+        ps->column[slot] = col;
     }
-    ps->column[role] = col;
+}
+
+/* A quantity cell, trimmed: ABSENT when empty, else a number in the
+ * layout's spelling, scaled into ingot's unit. */
+static struct feed_value quantity(const struct csv_layout *layout, int slot, const char *s,
+                                  size_t n)
+{
+    struct feed_value v = {.state = FEED_VALUE_ABSENT};
+    if (n == 0)
+        return v;
+    int rc = layout->decimal_comma ? number_parse_decimal_comma(s, n, &v.value)
+                                   : number_parse(s, n, &v.value);
+    v.state = rc == 0 ? FEED_VALUE_PRESENT : FEED_VALUE_INVALID;
+    feed_value_scale(&v, layout->scale[slot]);
+    return v;
 }
 
 /* libcsv's cell callback: data/n is the unquoted cell. */
@@ -150,45 +193,49 @@ static void cell_cb(void *data, size_t n, void *arg)
     struct csv_pass *ps = arg;
     const char *s = data;
     size_t col = ps->cell++;
-    /* The next cell starts right after this one's comma, on this line. */
+    /* The next cell starts right after this one's delimiter, on this line. */
     ps->cell_line = ps->line;
     trim(&s, &n);
     if (!ps->have_header) {
         header_cell(ps, col, s, n);
         return;
     }
-    int role = role_at(ps, col);
-    if (role < 0)
-        return;
-    if (role < CSV_ROLE_TEXT_COUNT) {
-        ps->texts[role] = keep_text(ps, s, n);
-        return;
+    for (int slot = 0; slot < MAPPING_SLOT_COUNT; slot++) {
+        if (ps->column[slot] != col)
+            continue;
+        if (slot < CSV_TEXT_COUNT)
+            ps->texts[slot] = keep_text(ps, s, n);
+        else
+            ps->record.fields[slot - CSV_TEXT_COUNT] = quantity(ps->layout, slot, s, n);
     }
-    struct feed_value *v = &ps->record.fields[role - CSV_ROLE_TEXT_COUNT];
-    if (n > 0)
-        v->state = number_parse(s, n, &v->value) == 0 ? FEED_VALUE_PRESENT : FEED_VALUE_INVALID;
 }
 
 static void end_header(struct csv_pass *ps)
 {
     ps->have_header = 1;
     ps->header_cells = ps->cell;
-    for (int role = 0; role < CSV_ROLE_TEXT_COUNT; role++) {
-        if (ps->column[role] == CSV_NO_COLUMN) {
+    for (int slot = 0; slot < MAPPING_SLOT_COUNT; slot++) {
+        if (ps->layout->required[slot] && ps->column[slot] == CSV_NO_COLUMN) {
             csv_fail(ps, "line %lu: header lacks column \"%s\"", ps->row_line,
-                     text_columns[role]);
+                     ps->layout->column[slot]);
             return;
         }
     }
+}
+
+/* A text field of the row: its cell, or the layout's constant. */
+static const char *row_text(const struct csv_pass *ps, int slot)
+{
+    return ps->layout->constant[slot] != NULL ? ps->layout->constant[slot] : ps->texts[slot];
 }
 
 static void end_record(struct csv_pass *ps)
 {
     if (ps->sink == NULL)
         return;
-    ps->record.plant = ps->texts[CSV_ROLE_PLANT];
-    ps->record.metal = ps->texts[CSV_ROLE_METAL];
-    ps->record.period = ps->texts[CSV_ROLE_PERIOD];
+    ps->record.plant = row_text(ps, MAPPING_PLANT);
+    ps->record.metal = row_text(ps, MAPPING_METAL);
+    ps->record.period = row_text(ps, MAPPING_PERIOD);
     ps->record.line = ps->row_line;
     if (ps->cell != ps->header_cells) {
         snprintf(ps->problem, sizeof(ps->problem), "row has %zu cell%s, header has %zu",
@@ -212,8 +259,8 @@ static void row_cb(int terminator, void *arg)
     ps->text_used = 0;
     ps->cell = 0;
     ps->row_line = 0;
-    for (int role = 0; role < CSV_ROLE_TEXT_COUNT; role++)
-        ps->texts[role] = NULL;
+    for (int slot = 0; slot < CSV_TEXT_COUNT; slot++)
+        ps->texts[slot] = NULL;
     ps->record = (struct feed_raw_record){0}; /* every field ABSENT */
 }
 
@@ -231,11 +278,12 @@ static size_t line_length(const char *p, const char *end)
     return (size_t)(q - p);
 }
 
-/* Whether libcsv skips the line between rows: only spaces and line ends. */
-static int is_blank_line(const char *p, size_t n)
+/* Whether libcsv skips the line between rows: only spaces and line ends
+ * (a tab or space delimiter is not a space: it ends a cell). */
+static int is_blank_line(const char *p, size_t n, char delimiter)
 {
     for (size_t i = 0; i < n; i++) {
-        if (!is_space(p[i]) && p[i] != '\n' && p[i] != '\r')
+        if ((!is_space(p[i]) || p[i] == delimiter) && p[i] != '\n' && p[i] != '\r')
             return 0;
     }
     return 1;
@@ -253,7 +301,7 @@ static int csv_run(struct csv_pass *ps, struct csv_parser *parser, const char *b
             return csv_fail(ps, "line %lu, column %zu: NUL byte", ps->line,
                             (size_t)(nul - p) + 1);
         /* A line starts a row unless libcsv will skip it. */
-        if (ps->row_line == 0 && !is_blank_line(p, n))
+        if (ps->row_line == 0 && !is_blank_line(p, n, ps->layout->delimiter))
             ps->row_line = ps->cell_line = ps->line;
         size_t used = csv_parse(parser, p, n, cell_cb, row_cb, ps);
         if (used < n)
@@ -268,8 +316,9 @@ static int csv_run(struct csv_pass *ps, struct csv_parser *parser, const char *b
     return ps->failed ? -1 : 0;
 }
 
-int feed_csv_parse(const char *buf, size_t len, const struct feed_sink *sink, char *err,
-                   size_t err_size)
+/* Reads the document with the given layout: see feed_csv.h. */
+static int parse_layout(const char *buf, size_t len, const struct csv_layout *layout,
+                        const struct feed_sink *sink, char *err, size_t err_size)
 {
     static const char bom[3] = "\xEF\xBB\xBF";
     if (len >= sizeof(bom) && memcmp(buf, bom, sizeof(bom)) == 0) {
@@ -279,8 +328,9 @@ int feed_csv_parse(const char *buf, size_t len, const struct feed_sink *sink, ch
 
     struct csv_parser parser;
     csv_init(&parser, CSV_STRICT | CSV_STRICT_FINI); /* fails only for a NULL parser */
+    csv_set_delim(&parser, (unsigned char)layout->delimiter);
     struct csv_pass check;
-    pass_init(&check, NULL, NULL, err, err_size);
+    pass_init(&check, layout, NULL, NULL, err, err_size);
     int rc = csv_run(&check, &parser, buf, len);
     char *text = NULL;
     if (rc == 0) {
@@ -292,10 +342,26 @@ int feed_csv_parse(const char *buf, size_t len, const struct feed_sink *sink, ch
         /* Cannot fail: the same bytes again, and libcsv's buffer already
          * fits the largest cell, so nothing is allocated. */
         struct csv_pass emit;
-        pass_init(&emit, sink, text, err, err_size);
+        pass_init(&emit, layout, sink, text, err, err_size);
         rc = csv_run(&emit, &parser, buf, len);
     }
     free(text);
     csv_free(&parser);
     return rc;
+}
+
+int feed_csv_parse(const char *buf, size_t len, const struct feed_sink *sink, char *err,
+                   size_t err_size)
+{
+    struct csv_layout layout;
+    native_layout(&layout);
+    return parse_layout(buf, len, &layout, sink, err, err_size);
+}
+
+int feed_csv_parse_mapped(const char *buf, size_t len, const struct config_mapping *mapping,
+                          const struct feed_sink *sink, char *err, size_t err_size)
+{
+    struct csv_layout layout;
+    mapped_layout(&layout, mapping);
+    return parse_layout(buf, len, &layout, sink, err, err_size);
 }

@@ -1,5 +1,6 @@
 /*
- * feed_csv: reads a CSV feed document and hands its rows to a feed_sink as
+ * feed_csv: reads a CSV feed document, in ingot's native columns or in a
+ * plant's own layout (a mapping), and hands its rows to a feed_sink as
  * records. CSV feeds carry no plant attributes, so sink->plant is never
  * called and may be NULL.
  */
@@ -8,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "config.h"
 #include "feed_record.h"
 
 /* Parses the len bytes at buf (not NUL-terminated) as CSV with RFC 4180
@@ -35,5 +37,28 @@
  * cell and the largest row. */
 int feed_csv_parse(const char *buf, size_t len, const struct feed_sink *sink, char *err,
                    size_t err_size);
+
+/* Parses like feed_csv_parse, in the layout mapping (a CSV mapping as
+ * config.c validates it) describes instead of the native columns:
+ *   - cells are separated by mapping->delimiter (a tab or a space too);
+ *   - each field mapped by column is read from the header column of that
+ *     name (compared exactly after trimming: case and UTF-8 bytes as they
+ *     are), and the header must name every one of them: a missing one
+ *     fails the document ("line 1: header lacks column \"CO2, kg\""), as
+ *     does a header naming one twice; other columns are ignored, and two
+ *     fields may read the same column;
+ *   - plant and metal may be constants (mapping->fields[].text), the same
+ *     for every row;
+ *   - a quantity the mapping leaves out is ABSENT in every record;
+ *   - with decimal_comma, quantities are read by number_parse_decimal_comma
+ *     ("1.234,5"), else by number_parse;
+ *   - a PRESENT quantity is then scaled into ingot's unit by its field's
+ *     unit (feed_value_scale): "12,5" kt is 12500 tonnes.
+ * Everything else (quoting, line ends, BOM, blank lines, trimming, ragged
+ * rows, failures, memory) is as for feed_csv_parse, which is this reader
+ * with the native layout: columns named like the fields, plant, metal and
+ * period required, ',' and plain numbers in tonnes and MWh. */
+int feed_csv_parse_mapped(const char *buf, size_t len, const struct config_mapping *mapping,
+                          const struct feed_sink *sink, char *err, size_t err_size);
 
 #endif

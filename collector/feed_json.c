@@ -4,8 +4,8 @@
  * kilobytes plus its plants' attributes, whatever its size. The document
  * is read twice. The first pass checks the syntax and the structure and
  * keeps each plant's attributes; the second hands each plant (from what the
- * first pass kept) and then its records to the sink. The text is handed to
- * yajl one line at a time, so every callback knows its line.
+ * first pass kept) and then its records to the sink. json_stream hands the
+ * text to yajl one line at a time, so every callback knows its line.
  */
 #include "feed_json.h"
 
@@ -18,6 +18,9 @@
 #include <string.h>
 
 #include <yajl/yajl_parse.h>
+
+#include "json_stream.h"
+#include "utf8.h"
 
 #define FEED_JSON_SCHEMA "ingot.feed.v1"
 
@@ -101,7 +104,7 @@ enum json_problem {
 
 struct json_reader {
     const struct feed_sink *sink; /* NULL in the first pass */
-    unsigned long line;
+    struct json_stream stream;    /* the line being read; why a callback stopped */
 
     enum json_role roles[ROLE_DEPTH_MAX];
     unsigned depth;      /* roles in use */
@@ -121,8 +124,6 @@ struct json_reader {
 
     struct feed_raw_record record; /* the second pass's record being read */
     struct json_text metal, period, number;
-
-    char failure[160]; /* a callback's reason to stop, "" when none */
 };
 
 /* Writes one formatted line into err; returns -1 for the caller to return. */
@@ -166,7 +167,7 @@ static int stop(struct json_reader *r, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(r->failure, sizeof(r->failure), fmt, ap);
+    vsnprintf(r->stream.failure, sizeof(r->stream.failure), fmt, ap);
     va_end(ap);
     return 0;
 }
@@ -399,7 +400,10 @@ static int on_number(void *ctx, const char *s, size_t len)
 
 static int on_string(void *ctx, const unsigned char *s, size_t len)
 {
-    return scalar_done(ctx, &(struct scalar){.kind = SCALAR_STRING, .s = s, .len = len});
+    struct json_reader *r = ctx;
+    if (!utf8_valid(s, len))
+        return stop(r, JSON_STREAM_BAD_UTF8);
+    return scalar_done(r, &(struct scalar){.kind = SCALAR_STRING, .s = s, .len = len});
 }
 
 /* Enters a container. is_map tells an object from an array. */
@@ -451,12 +455,13 @@ static int open_container(struct json_reader *r, bool is_map)
             r->plants = grown;
             r->plants_cap = cap;
         }
-        r->plants[r->n_plants++] = (struct held_plant){.attrs.line = r->line};
+        r->plants[r->n_plants++] = (struct held_plant){.attrs.line = r->stream.line};
     }
     if (role == ROLE_PLANT)
         r->record_index = 0;
     if (role == ROLE_RECORD && r->sink != NULL) {
-        r->record = (struct feed_raw_record){.plant = current_plant(r)->id, .line = r->line};
+        r->record =
+            (struct feed_raw_record){.plant = current_plant(r)->id, .line = r->stream.line};
         r->metal.set = r->period.set = false;
     }
     r->outer_seen[r->depth] = r->seen_keys;
@@ -533,6 +538,8 @@ static int on_end(void *ctx)
 static int on_map_key(void *ctx, const unsigned char *key, size_t len)
 {
     struct json_reader *r = ctx;
+    if (!utf8_valid(key, len))
+        return stop(r, JSON_STREAM_BAD_UTF8);
     r->slot = SLOT_IGNORED;
     if (r->skip_depth > 0)
         return 1;
@@ -580,75 +587,14 @@ _Static_assert(SLOT_COUNT <= 32, "seen_keys has a bit per slot");
 
 /* ---- passes ------------------------------------------------------------ */
 
-/* Fills err with where the parse stopped and why. offset counts the bytes
- * read: the position given is the last byte read (the one that was wrong,
- * or the end of the token that was), or just past the end of a document
- * that ended too early. */
-static int parse_error(const char *buf, size_t offset, bool at_end, const char *why, char *err,
-                       size_t err_size)
-{
-    if (offset > 0 && !at_end)
-        offset--;
-    unsigned long line = 1;
-    size_t line_start = 0;
-    for (size_t i = 0; i < offset; i++) {
-        if (buf[i] == '\n') {
-            line++;
-            line_start = i + 1;
-        }
-    }
-    return json_fail(err, err_size, "line %lu, column %zu: %s", line, offset - line_start + 1,
-                     why);
-}
-
-/* yajl's own message for a syntax error, without its trailing newline. */
-static int syntax_error(yajl_handle h, const char *buf, size_t offset, bool at_end, char *err,
-                        size_t err_size)
-{
-    unsigned char *message = yajl_get_error(h, 0, NULL, 0);
-    char why[128];
-    snprintf(why, sizeof(why), "%s", message ? (const char *)message : "syntax error");
-    why[strcspn(why, "\n")] = '\0';
-    if (message)
-        yajl_free_error(h, message);
-    return parse_error(buf, offset, at_end, why, err, err_size);
-}
-
 /* One pass over the document; 0, or -1 with err set. */
 static int run_pass(struct json_reader *r, const char *buf, size_t len, char *err,
                     size_t err_size)
 {
-    yajl_handle h = yajl_alloc(&json_callbacks, NULL, r);
-    if (h == NULL)
-        return json_fail(err, err_size, "out of memory");
-
-    r->line = 1;
     r->depth = r->skip_depth = 0;
     r->slot = SLOT_TOP;
     r->plant_index = 0;
-    size_t offset = 0;
-    yajl_status status = yajl_status_ok;
-    while (offset < len && status == yajl_status_ok) {
-        const char *nl = memchr(buf + offset, '\n', len - offset);
-        size_t chunk = nl ? (size_t)(nl - (buf + offset)) + 1 : len - offset;
-        status = yajl_parse(h, (const unsigned char *)buf + offset, chunk);
-        if (status != yajl_status_ok)
-            offset += yajl_get_bytes_consumed(h);
-        else
-            offset += chunk;
-        r->line += nl != NULL && status == yajl_status_ok;
-    }
-    bool at_end = status == yajl_status_ok;
-    if (at_end)
-        status = yajl_complete_parse(h);
-
-    int rc = 0;
-    if (status == yajl_status_client_canceled)
-        rc = parse_error(buf, offset, at_end, r->failure, err, err_size);
-    else if (status == yajl_status_error)
-        rc = syntax_error(h, buf, offset, at_end, err, err_size);
-    yajl_free(h);
-    return rc;
+    return json_stream_parse(&r->stream, &json_callbacks, r, buf, len, err, err_size);
 }
 
 /* The first pass's verdict on the structure; 0, or -1 with err set. */
@@ -694,8 +640,13 @@ static void reader_release(struct json_reader *r)
 int feed_json_parse(const char *buf, size_t len, const struct feed_sink *sink, char *err,
                     size_t err_size)
 {
+    static const char bom[3] = "\xEF\xBB\xBF";
     if (buf == NULL)
         return json_fail(err, err_size, "no document");
+    if (len >= sizeof(bom) && memcmp(buf, bom, sizeof(bom)) == 0) {
+        buf += sizeof(bom);
+        len -= sizeof(bom);
+    }
     if (len == 0)
         return json_fail(err, err_size, "empty document");
     struct json_reader r = {0};

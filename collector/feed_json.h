@@ -9,7 +9,9 @@
 
 #include "feed_record.h"
 
-/* Parses the len bytes at buf (not NUL-terminated) as
+/* Parses the len bytes at buf (not NUL-terminated; a leading UTF-8 byte
+ * order mark is skipped, and columns on the first line count from after
+ * it) as
  *     {"schema": "ingot.feed.v1", "plants": [{..., "records": [{...}]}]}
  * Unknown keys are ignored; a key ingot reads that appears twice in one
  * object fails the document. Integers are read as doubles, so integers too

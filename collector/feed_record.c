@@ -1,7 +1,10 @@
 /*
- * feed_record: the names of the record fields, shared by both feed formats.
+ * feed_record: what every feed format shares: the names of the record
+ * fields and the unit scaling of mapped quantities.
  */
 #include "feed_record.h"
+
+#include <math.h>
 
 const char *const record_field_names[RECORD_FIELD_COUNT] = {
     [RECORD_PRODUCTION_TONNES] = "production_tonnes",
@@ -10,3 +13,13 @@ const char *const record_field_names[RECORD_FIELD_COUNT] = {
     [RECORD_WASTE_TONNES] = "waste_tonnes",
     [RECORD_WASTE_RECYCLED_TONNES] = "waste_recycled_tonnes",
 };
+
+void feed_value_scale(struct feed_value *v, double scale)
+{
+    if (v->state != FEED_VALUE_PRESENT || !(scale > 0) || scale == 1)
+        return;
+    double inverse = 1 / scale;
+    v->value = scale < 1 && inverse == nearbyint(inverse) ? v->value / inverse : v->value * scale;
+    if (!isfinite(v->value))
+        *v = (struct feed_value){.state = FEED_VALUE_INVALID};
+}

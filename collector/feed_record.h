@@ -60,6 +60,16 @@ struct feed_plant_attrs {
     unsigned long line;
 };
 
+/* Turns a PRESENT value in a mapped field's unit into ingot's unit (tonnes,
+ * MWh) by scale, a factor of config_unit_scale: multiplied by a factor of at
+ * least 1, divided by the inverse of a smaller one (1000 for kg: exact, where
+ * multiplying by 0.001 would round twice). A result that is not finite makes
+ * the value INVALID. ABSENT and INVALID values are left alone, and so is
+ * every value when scale is not a positive number (a mapping field built
+ * without config.c, whose scale was never set). Every mapped format scales
+ * its quantities here and nowhere else. */
+void feed_value_scale(struct feed_value *v, double scale);
+
 struct feed_sink {
     void (*plant)(void *ctx, const struct feed_plant_attrs *attrs);
     void (*record)(void *ctx, const struct feed_raw_record *record);

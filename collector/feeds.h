@@ -3,6 +3,8 @@
  * is fetched at start and then every interval (plus a little jitter so a
  * fleet does not fetch in lockstep); a completed document is ingested into
  * the store, and the feed's health and counters are kept for /metrics.
+ * Push sources (push.h) keep their counters here too, so one place knows
+ * every source that may keep a plant fresh (feeds_plant_stale).
  */
 #ifndef INGOT_FEEDS_H
 #define INGOT_FEEDS_H
@@ -13,6 +15,7 @@
 
 #include "config.h"
 #include "eval_clock.h"
+#include "fetch.h"
 #include "ingest.h"
 #include "store.h"
 
@@ -20,11 +23,13 @@ struct event_base;
 struct feeds;
 
 struct feed_stats {
-    bool up;                        /* the last fetch succeeded */
+    bool up;                        /* the last fetch succeeded (ok or not_modified) */
     double last_success;            /* Unix seconds (real clock); 0 before any */
     double last_duration_seconds;   /* of the last fetch; NAN before any */
-    uint64_t fetches_ok;
-    uint64_t fetches_error;
+    uint64_t fetches[FETCH_OUTCOME_COUNT]; /* by outcome */
+    uint64_t fetches_ok;            /* ok + not_modified */
+    uint64_t fetches_error;         /* every other outcome */
+    uint64_t consecutive_failures;  /* since the last success; drives the backoff */
     struct ingest_counts records;
 };
 
@@ -48,9 +53,21 @@ int feeds_configure(struct feeds *feeds, const struct config *config);
 /* Stats of config->feeds[i] of the configured config. */
 const struct feed_stats *feeds_stats(const struct feeds *feeds, size_t i);
 
-/* True when no configured feed that may write plant has succeeded within
- * its stale_after before now (Unix seconds, the real clock, like
- * last_success). A plant no feed may write is stale. */
+/* True when no configured feed or push source that may write plant has
+ * succeeded within its stale_after before now (Unix seconds, the real
+ * clock, like last_success). A plant nothing may write is stale. The one
+ * staleness rule: /metrics and the status page both ask it. */
 bool feeds_plant_stale(const struct feeds *feeds, const char *plant, double now);
+
+/* Stats of config->push_sources[i] of the configured config: only
+ * last_success and records are kept (a push source is never fetched). */
+const struct feed_stats *feeds_push_stats(const struct feeds *feeds, size_t i);
+
+/* A document from config->push_sources[i] was ingested with counts. read:
+ * it was read and judged (the push succeeded: last_success is now, the
+ * real clock); false when it was refused as a whole after its records were
+ * judged (counts still added). Calls the changed callback. */
+void feeds_push_delivered(struct feeds *feeds, size_t i, const struct ingest_counts *counts,
+                          bool read);
 
 #endif

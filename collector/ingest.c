@@ -11,7 +11,9 @@
 
 #include "feed_csv.h"
 #include "feed_json.h"
+#include "feed_mapped.h"
 #include "log.h"
+#include "utf8.h"
 #include "snapshot.h"
 
 const char *const ingest_reason_names[INGEST_REASON_COUNT] = {
@@ -32,7 +34,17 @@ struct ingest {
     const struct config_feed *feed;
     int64_t now;
     struct ingest_counts *counts;
+    const struct ingest_listener *listener; /* NULL: nobody listens */
+    size_t n_records; /* records seen so far: the index of the next */
+    size_t index;     /* index of the record being judged */
 };
+
+/* Tells the listener the fate of the record being judged. */
+static void notify(const struct ingest *in, enum ingest_reason reason)
+{
+    if (in->listener && in->listener->record)
+        in->listener->record(in->listener->arg, in->index, reason);
+}
 
 /* A present value ingot can store: finite, within range, not negative.
  * Negative zero is stored as zero. */
@@ -45,6 +57,7 @@ static void reject(struct ingest *in, const struct feed_raw_record *raw, enum in
                    const char *detail)
 {
     in->counts->rejected[reason]++;
+    notify(in, reason);
     if (!log_enabled(LOG_LEVEL_DEBUG))
         return;
     char period[40];
@@ -82,6 +95,7 @@ static void on_record(void *ctx, const struct feed_raw_record *raw)
     struct ingest *in = ctx;
     struct period p;
 
+    in->index = in->n_records++;
     if (!raw->plant || !config_plant_id_valid(raw->plant))
         return reject(in, raw, INGEST_INVALID_PLANT, NULL);
     if (!config_feed_allows_plant(in->feed, raw->plant))
@@ -127,6 +141,7 @@ static void on_record(void *ctx, const struct feed_raw_record *raw)
     }
     in->counts->accepted++;
     in->counts->changed += (uint64_t)changed;
+    notify(in, INGEST_REASON_COUNT);
 }
 
 /* Counts and logs an attribute that cannot be used. */
@@ -142,7 +157,11 @@ static void reject_attribute(struct ingest *in, const char *plant, const char *a
 static void apply_text(struct ingest *in, struct store_plant *plant, char **slot,
                        const struct feed_text *text, const char *attribute)
 {
-    if (text->state == FEED_VALUE_INVALID)
+    /* JSON feeds are checked as they are read; a snapshot's strings are
+     * not (protobuf-c does not check UTF-8), and they become label values. */
+    if (text->state == FEED_VALUE_INVALID ||
+        (text->state == FEED_VALUE_PRESENT &&
+         !utf8_valid((const unsigned char *)text->s, strlen(text->s))))
         reject_attribute(in, plant->id, attribute);
     else if (text->state == FEED_VALUE_PRESENT && store_plant_set_text(slot, text->s) != 0)
         out_of_memory(in, attribute);
@@ -172,6 +191,8 @@ static void on_plant(void *ctx, const struct feed_plant_attrs *attrs)
         out_of_memory(in, "a plant");
         return;
     }
+    if (in->listener && in->listener->plant)
+        in->listener->plant(in->listener->arg, attrs->id);
     apply_text(in, plant, &plant->name, &attrs->name, "name");
     apply_text(in, plant, &plant->region, &attrs->region, "region");
     apply_quantity(in, plant, &plant->capacity_tonnes_per_year, &plant->has_capacity,
@@ -184,16 +205,20 @@ static void on_plant(void *ctx, const struct feed_plant_attrs *attrs)
         plant->green_operational = attrs->green_operational ? 1 : 0;
 }
 
-int ingest_document(struct store *store, const struct config *config,
-                    const struct config_feed *feed, int64_t now, const char *body, size_t len,
-                    struct ingest_counts *counts, char *err, size_t err_size)
+int ingest_document_with_listener(struct store *store, const struct config *config,
+                                  const struct config_feed *feed, int64_t now, const char *body,
+                                  size_t len, const struct ingest_listener *listener,
+                                  struct ingest_counts *counts, char *err, size_t err_size)
 {
     struct ingest in = {
         .store = store, .config = config, .feed = feed, .now = now, .counts = counts,
+        .listener = listener,
     };
     struct feed_sink sink = {.plant = on_plant, .record = on_record, .ctx = &in};
     switch (feed->format) {
     case FEED_FORMAT_CSV:
+        if (feed->mapping)
+            return feed_csv_parse_mapped(body, len, feed->mapping, &sink, err, err_size);
         return feed_csv_parse(body, len, &sink, err, err_size);
     case FEED_FORMAT_INGOT_SNAPSHOT:
         /* Another ingotd's records, validated like any feed's. */
@@ -201,5 +226,15 @@ int ingest_document(struct store *store, const struct config *config,
     case FEED_FORMAT_JSON:
         break;
     }
+    if (feed->mapping) /* a plant's own JSON export */
+        return feed_mapped_json_parse(body, len, feed->mapping, &sink, err, err_size);
     return feed_json_parse(body, len, &sink, err, err_size);
+}
+
+int ingest_document(struct store *store, const struct config *config,
+                    const struct config_feed *feed, int64_t now, const char *body, size_t len,
+                    struct ingest_counts *counts, char *err, size_t err_size)
+{
+    return ingest_document_with_listener(store, config, feed, now, body, len, NULL, counts, err,
+                                         err_size);
 }

@@ -45,4 +45,26 @@ int ingest_document(struct store *store, const struct config *config,
                     const struct config_feed *feed, int64_t now, const char *body, size_t len,
                     struct ingest_counts *counts, char *err, size_t err_size);
 
+/* Who wants to know what became of each record of a document (the push
+ * API answers with it). Either callback may be NULL. */
+struct ingest_listener {
+    /* Once per record the parser handed on, in document order: index
+     * counts records from 0 (for JSON across all plants, for CSV the data
+     * rows); reason is the rejection, or INGEST_REASON_COUNT when the record
+     * was accepted. A record lost to an allocation failure (logged) is
+     * neither: its index is skipped. */
+    void (*record)(void *arg, size_t index, enum ingest_reason reason);
+    /* Once per plant entry (JSON) the feed may write, before its
+     * attributes are applied. */
+    void (*plant)(void *arg, const char *plant);
+    void *arg;
+};
+
+/* ingest_document, telling listener (NULL: nobody) about every record and
+ * plant as it is judged. Not called when the document fails as a whole. */
+int ingest_document_with_listener(struct store *store, const struct config *config,
+                                  const struct config_feed *feed, int64_t now, const char *body,
+                                  size_t len, const struct ingest_listener *listener,
+                                  struct ingest_counts *counts, char *err, size_t err_size);
+
 #endif

@@ -22,6 +22,9 @@
 #include "log.h"
 #include "metrics.h"
 #include "persistence.h"
+#include "push.h"
+#include "push_api.h"
+#include "remote_write.h"
 #include "service.h"
 #include "snapshot.h"
 #include "status_page.h"
@@ -48,7 +51,9 @@ struct daemon {
     struct config *config;
     struct store *store;
     struct feeds *feeds;
+    struct push *push;          /* push sources: POST /api/v1/ingest */
     struct persistence *persistence;
+    struct remote_write *remote_write; /* the configured remote_write receivers */
     struct web_security *security;
     struct endpoints *endpoints;
     struct http_server *http;
@@ -193,8 +198,7 @@ static struct config *load_config(const char *path, char *first_error, size_t si
 {
     struct config_errors errors = {0};
     struct config *config = config_load(path, &errors);
-    for (size_t i = 0; i < errors.count; i++)
-        log_error("config: %s", errors.messages[i]);
+    config_errors_log(&errors);
     if (first_error && errors.count)
         snprintf(first_error, size, "%s%s", errors.messages[0],
                  errors.count > 1 ? " (and more)" : "");
@@ -294,12 +298,39 @@ static uint8_t *render_snapshot(void *arg, size_t *len)
     return bytes;
 }
 
+/* remote write's hooks: the evaluated families, and every stored change. */
+static char *render_evaluation(void *arg, size_t *len)
+{
+    struct daemon *d = arg;
+    struct evaluation *ev = evaluation_run(d->store, d->config, eval_clock_now(&d->flags.clock));
+    char *text = ev ? metrics_render_evaluation(d->config, ev, len) : NULL;
+    evaluation_free(ev);
+    return text;
+}
+
+static void on_record_changed(void *arg, const struct store_plant *plant, const char *metal,
+                              int32_t period_key, const struct rollup_values *before,
+                              const struct rollup_values *after)
+{
+    struct daemon *d = arg;
+    remote_write_record(d->remote_write, plant, metal, period_key, before, after);
+    remote_write_evaluate(d->remote_write);
+}
+
 static void render_daemon(void *arg, struct expo *e)
 {
     struct daemon *d = arg;
+    d->self.remote_write = d->remote_write;
     d->self.http = d->http ? http_server_stats(d->http) : NULL;
     persistence_stats(d->persistence, &d->self.snapshots);
     metrics_render_daemon(e, &d->self);
+}
+
+static void serve_ingest(void *arg, const struct http_request *request,
+                         struct http_response *response)
+{
+    struct daemon *d = arg;
+    push_api_serve(d->push, request, response);
 }
 
 static bool is_ready(void *arg)
@@ -361,6 +392,8 @@ static int reload(struct daemon *d)
         reload_finished(d, false);
         return -1;
     }
+    push_configure(d->push, fresh); /* re-reads the token files; logs what fails */
+    remote_write_configure(d->remote_write, fresh); /* copies; logs what fails */
     config_free(d->config);
     d->config = fresh;
     persistence_configure(d->persistence, fresh);
@@ -397,16 +430,20 @@ static void on_evaluation_tick(evutil_socket_t fd, short what, void *arg)
     (void)fd;
     (void)what;
     struct daemon *d = arg;
-    endpoints_invalidate(d->endpoints);
+    if (!d->flags.clock.fixed)
+        endpoints_invalidate(d->endpoints);
+    remote_write_evaluate(d->remote_write);
 }
 
 static void daemon_free(struct daemon *d)
 {
     service_watchdog_stop();
     persistence_free(d->persistence); /* the last snapshot, while the state is whole */
+    remote_write_free(d->remote_write); /* pending samples saved to state_dir */
     http_server_free(d->http);
     endpoints_free(d->endpoints);
     web_security_free(d->security);
+    push_free(d->push);
     feeds_free(d->feeds);
     for (size_t i = 0; i < sizeof(d->signals) / sizeof(d->signals[0]); i++)
         if (d->signals[i])
@@ -427,7 +464,8 @@ static int daemon_start(struct daemon *d)
     d->base = event_base_new();
     d->store = store_new();
     if (!d->base || !d->store || !(d->feeds = feeds_new(d->base, d->store, &d->flags.clock,
-                                                        on_feeds_changed, d))) {
+                                                        on_feeds_changed, d)) ||
+        !(d->push = push_new(d->store, d->feeds, &d->flags.clock))) {
         log_error("cannot set up the event loop");
         return -1;
     }
@@ -438,15 +476,15 @@ static int daemon_start(struct daemon *d)
             return -1;
         }
     }
-    if (!d->flags.clock.fixed) {
-        /* Targets and on-track status move with time even without new data. */
-        d->evaluation_tick = event_new(d->base, -1, EV_PERSIST, on_evaluation_tick, d);
-        int64_t ms = d->config->evaluation_interval_ms;
-        struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-        if (!d->evaluation_tick || event_add(d->evaluation_tick, &tv) != 0) {
-            log_error("cannot start the evaluation timer");
-            return -1;
-        }
+    /* Targets and on-track status move with time even without new data;
+     * remote write sends the evaluated figures at each tick, also when
+     * --time.now fixes the clock. */
+    d->evaluation_tick = event_new(d->base, -1, EV_PERSIST, on_evaluation_tick, d);
+    int64_t tick_ms = d->config->evaluation_interval_ms;
+    struct timeval tick = {.tv_sec = tick_ms / 1000, .tv_usec = (tick_ms % 1000) * 1000};
+    if (!d->evaluation_tick || event_add(d->evaluation_tick, &tick) != 0) {
+        log_error("cannot start the evaluation timer");
+        return -1;
     }
     char err[512];
     if (d->flags.web_config_file &&
@@ -459,7 +497,7 @@ static int daemon_start(struct daemon *d)
         .enable_lifecycle = d->flags.enable_lifecycle,
         .hooks = {.render = render_domain, .render_self = render_daemon, .ready = is_ready,
                   .reload = reload_hook, .render_status = render_status,
-                  .render_snapshot = render_snapshot, .arg = d},
+                  .render_snapshot = render_snapshot, .ingest = serve_ingest, .arg = d},
     };
     if (!(d->endpoints = endpoints_new(&endpoints))) {
         log_error("out of memory");
@@ -474,6 +512,7 @@ static int daemon_start(struct daemon *d)
         .security = d->security,
         .handler = endpoints_handle,
         .observe = endpoints_observe,
+        .own_auth = endpoints_own_auth,
         .arg = d->endpoints,
     };
     if (d->flags.systemd_socket) {
@@ -495,10 +534,18 @@ static int daemon_start(struct daemon *d)
         return -1;
     }
     persistence_restore(d->persistence, d->store);
+    /* Restored records were sent before the stop; from here on every change
+     * is, after the pending samples saved at the stop. */
+    if (!(d->remote_write = remote_write_new(d->base, d->config->state_dir, render_evaluation,
+                                             d)) ||
+        remote_write_configure(d->remote_write, d->config) != 0)
+        return -1;
+    store_set_observer(d->store, on_record_changed, d);
     if (feeds_configure(d->feeds, d->config) != 0) {
         log_error("cannot schedule the feeds");
         return -1;
     }
+    push_configure(d->push, d->config); /* a token it cannot read is logged */
     if (service_watchdog_start(d->base) != 0) {
         log_error("cannot start the watchdog timer");
         return -1;
@@ -521,16 +568,9 @@ int main(int argc, char **argv)
     if (parsed != 0)
         return parsed < 0 ? 0 : 1;
 
+    if (d.flags.check_config)
+        return config_check(d.flags.config_file, stdout, stderr);
     d.config = load_config(d.flags.config_file, NULL, 0);
-    if (d.flags.check_config) {
-        if (d.config)
-            config_print_summary(d.config, stdout);
-        else
-            fprintf(stderr, "%s: invalid configuration\n", d.flags.config_file);
-        int rc = d.config ? 0 : 1;
-        config_free(d.config);
-        return rc;
-    }
     if (!d.config)
         return 1;
 

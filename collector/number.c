@@ -1,6 +1,7 @@
 /*
  * number: the strict decimal grammar, checked by hand, then strtod for a
- * correctly rounded value.
+ * correctly rounded value. The decimal-comma form is rewritten into the
+ * plain one (groups joined, the comma a point) and read by the same code.
  */
 #include "number.h"
 
@@ -56,4 +57,40 @@ int number_parse(const char *s, size_t len, double *out)
         return -1;
     *out = value;
     return 0;
+}
+
+int number_parse_decimal_comma(const char *s, size_t len, double *out)
+{
+    if (len > NUMBER_MAX_LEN)
+        return -1;
+    char text[NUMBER_MAX_LEN];
+    size_t k = 0;
+    size_t i = skip_sign(s, len, 0);
+    memcpy(text, s, i);
+    k = i;
+    size_t end = skip_digits(s, len, i);
+    if (end < len && s[end] == '.' && (end == i || end - i > 3))
+        return -1; /* a group separator after no digits, or after more than three */
+    memcpy(text + k, s + i, end - i);
+    k += end - i;
+    i = end;
+    while (i < len && s[i] == '.') {
+        end = skip_digits(s, len, i + 1);
+        if (end - (i + 1) != 3)
+            return -1;
+        memcpy(text + k, s + i + 1, 3);
+        k += 3;
+        i = end;
+    }
+    if (i < len && s[i] == ',') {
+        text[k++] = '.';
+        i++;
+    }
+    /* The fraction's digits and the exponent, checked by number_parse. */
+    for (; i < len; i++) {
+        if (s[i] == '.' || s[i] == ',')
+            return -1;
+        text[k++] = s[i];
+    }
+    return number_parse(text, k, out);
 }

@@ -22,4 +22,15 @@
  * ("1e999"). */
 int number_parse(const char *s, size_t len, double *out);
 
+/* Like number_parse, for the European spelling CSV exports use with a
+ * decimal comma: the fraction follows a ',' and a '.' only groups
+ * thousands, so the integer part is digits, or 1 to 3 digits followed by
+ * groups of exactly three, each after a '.':
+ *     [+|-] (digits | d{1,3} (.ddd)+) [, digits] [(e|E) [+|-] digits]
+ * "1.234,5" is 1234.5, "1234,5" too, "1.234" is 1234, "-0,25e3" is -250;
+ * "1.5", "12.34", "1,234.5", "1.2345", ",5" and "1," are malformed: a
+ * misplaced point is refused rather than guessed at. Returns as
+ * number_parse does. */
+int number_parse_decimal_comma(const char *s, size_t len, double *out);
+
 #endif

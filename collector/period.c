@@ -11,7 +11,10 @@
 int period_parse(const char *s, struct period *out)
 {
     size_t len = strlen(s);
-    if (len != 7 && len != 10)
+    int64_t instant;
+    if (len > 10 && civil_parse_rfc3339(s, &instant) == 0)
+        len = 10; /* the date as written; the time and offset were checked */
+    else if (len != 7 && len != 10)
         return -1;
     for (size_t i = 0; i < len; i++) {
         int dash = (i == 4 || i == 7);

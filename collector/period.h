@@ -1,7 +1,8 @@
 /*
  * period: the reporting periods feeds use, a calendar month "YYYY-MM" or a
- * day "YYYY-MM-DD", and their ordering key. A period's key sorts a month
- * just before its own days: 2025-01 is 20250100, 2025-01-31 is 20250131.
+ * day "YYYY-MM-DD" (also written as an RFC 3339 timestamp), and their
+ * ordering key. A period's key sorts a month just before its own days:
+ * 2025-01 is 20250100, 2025-01-31 is 20250131.
  */
 #ifndef INGOT_PERIOD_H
 #define INGOT_PERIOD_H
@@ -14,8 +15,17 @@ struct period {
     int day; /* 1..31, or 0 for the whole month */
 };
 
-/* Parses "YYYY-MM" or "YYYY-MM-DD" (a real date, year 1..9999) into *out.
- * Returns 0, or -1 when malformed or impossible. */
+/* Parses into *out one of the forms plants write a period in:
+ *     "YYYY-MM"                    a month
+ *     "YYYY-MM-DD"                 a day
+ *     an RFC 3339 timestamp        the day of its date part, as written
+ *     ("2025-03-14T08:00:00Z", "2025-03-15T00:30:00.5+05:00")
+ * A timestamp names the date the plant wrote, in its own offset: the
+ * instant is not converted to UTC first, so "2025-03-15T00:30:00+05:00" is
+ * 2025-03-15 (although it is still 2025-03-14 in UTC). The whole timestamp
+ * must be valid (civil_parse_rfc3339: time, fraction, "Z" or "+HH:MM"), and
+ * the date real (year 1..9999). Returns 0, or -1 when malformed or
+ * impossible. */
 int period_parse(const char *s, struct period *out);
 
 int32_t period_key(const struct period *p);

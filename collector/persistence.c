@@ -42,6 +42,7 @@ struct persistence {
     bool quit;
     unsigned keep;
     bool retry; /* the last write failed: write again at the next interval */
+    int64_t last_name_ms; /* the newest file name's time: names only grow */
     struct persistence_stats stats;
 };
 
@@ -59,9 +60,16 @@ static void *worker_main(void *arg)
         unsigned keep = p->keep;
         pthread_mutex_unlock(&p->lock);
 
+        /* Named after the newest file even when the clock went back, so the
+         * last snapshot written is the one restored. */
+        int64_t name_ms = job.taken_at_ms > p->last_name_ms ? job.taken_at_ms
+                                                            : p->last_name_ms + 1;
+
         char err[512];
-        int rc = snapshot_file_write(p->dir, job.taken_at_ms, job.payload, job.len, keep, err,
+        int rc = snapshot_file_write(p->dir, name_ms, job.payload, job.len, keep, err,
                                      sizeof(err));
+        if (rc == 0)
+            p->last_name_ms = name_ms;
         if (rc != 0)
             log_error("snapshot not written to %s: %s", p->dir, err);
         else
@@ -156,6 +164,7 @@ struct persistence *persistence_new(struct event_base *base, const struct config
     p->stats.enabled = usable_dir(p->dir);
     if (!p->stats.enabled)
         return p;
+    p->last_name_ms = snapshot_file_newest_ms(p->dir);
     int rc = pthread_create(&p->worker, NULL, worker_main, p);
     if (rc != 0) {
         log_error("cannot start the snapshot writer: %s", strerror(rc));

@@ -5,7 +5,8 @@
  * packs the small top-level fields with protobuf-c, then appends each Plant,
  * packed on its own, as one more length-delimited `plants` field
  * (concatenated fields are one valid message). The reader walks the
- * top-level fields with the small wire-format scanner below and unpacks one
+ * top-level fields with the small wire-format scanner below (declared in
+ * snapshot_wire.h, which snapshot_dump shares) and unpacks one
  * Plant at a time: once to check the whole snapshot, once more to hand it
  * on. Field numbers come from the generated descriptor, so snapshot.proto
  * stays the only place they are written. Nothing here logs: failures are
@@ -26,6 +27,8 @@
 #include "fixed.h"
 #include "ingot/v1/snapshot.pb-c.h"
 #include "log.h"
+#include "snapshot_wire.h"
+#include "utf8.h"
 
 __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t err_size,
                                                       const char *fmt, ...)
@@ -37,9 +40,7 @@ __attribute__((format(printf, 3, 4))) static int fail(char *err, size_t err_size
     return -1;
 }
 
-/* The number of the Snapshot field called name (a name snapshot.proto
- * defines: names, like numbers, never change within v1). */
-static uint32_t snapshot_field_number(const char *name)
+uint32_t snapshot_field_number(const char *name)
 {
     return protobuf_c_message_descriptor_get_field_by_name(&ingot__v1__snapshot__descriptor, name)
         ->id;
@@ -394,7 +395,6 @@ done:
 /* ------------------------------------------------------------------ */
 /* Encoding: the plants                                                */
 
-enum { WIRE_VARINT = 0, WIRE_64BIT = 1, WIRE_LEN = 2, WIRE_32BIT = 5 };
 #define WIRE_MAX_FIELD_NUMBER 536870911u /* 2^29 - 1 */
 #define VARINT_MAX_BYTES 10
 
@@ -578,24 +578,9 @@ done:
 /* ------------------------------------------------------------------ */
 /* Reading: the wire format                                            */
 
-struct wire {
-    const uint8_t *buf;
-    size_t len, pos;
-};
-
-/* One top-level field as it is on the wire. */
-struct wire_field {
-    size_t offset; /* of its tag */
-    uint32_t number;
-    unsigned type;
-    uint64_t varint;     /* WIRE_VARINT: the value */
-    const uint8_t *data; /* WIRE_LEN: the payload; 64- and 32-bit: the bytes */
-    size_t len;
-};
-
 /* Reads a varint at w->pos into *v and moves past it. Returns NULL, or
  * what is wrong with it. */
-static const char *wire_varint(struct wire *w, uint64_t *v)
+static const char *wire_varint(struct snapshot_wire *w, uint64_t *v)
 {
     *v = 0;
     for (unsigned shift = 0;; shift += 7) {
@@ -623,16 +608,12 @@ static const char *field_label(uint32_t number, char *buf, size_t size)
     return buf;
 }
 
-/* Reads the field at w->pos into *f and moves past it. Returns 1; 0 at the
- * end of the buffer; or -1 with err set when the field is malformed or
- * runs past the end. Every wire type proto3 writes is read; groups (wire
- * types 3 and 4, which proto3 cannot declare and protobuf-c cannot unpack)
- * are refused. */
-static int wire_next(struct wire *w, struct wire_field *f, char *err, size_t err_size)
+int snapshot_wire_next(struct snapshot_wire *w, struct snapshot_wire_field *f, char *err,
+                       size_t err_size)
 {
     if (w->pos == w->len)
         return 0;
-    *f = (struct wire_field){.offset = w->pos};
+    *f = (struct snapshot_wire_field){.offset = w->pos};
     uint64_t tag, n;
     const char *problem = wire_varint(w, &tag);
     if (problem)
@@ -727,8 +708,8 @@ static void unpacker_init(struct unpacker *u)
  * or -1 with err saying "where: not a valid ingot.v1.X message" or "out of
  * memory". */
 static int unpack(struct unpacker *u, const ProtobufCMessageDescriptor *desc,
-                  const struct wire_field *f, const char *where, ProtobufCMessage **out,
-                  char *err, size_t err_size)
+                  const struct snapshot_wire_field *f, const char *where,
+                  ProtobufCMessage **out, char *err, size_t err_size)
 {
     *out = protobuf_c_message_unpack(desc, &u->allocator, f->len, f->data);
     if (*out)
@@ -790,14 +771,14 @@ static int check_snapshot(const uint8_t *buf, size_t len, struct snapshot_info *
     const uint32_t taken_at = snapshot_field_number("taken_at_unix_ms"),
                    version = snapshot_field_number("ingot_version"),
                    plants = snapshot_field_number("plants");
-    struct wire w = {buf, len, 0};
-    struct wire_field f;
+    struct snapshot_wire w = {buf, len, 0};
+    struct snapshot_wire_field f;
     struct unpacker u;
     bool has_taken_at = false;
     int more;
 
     unpacker_init(&u);
-    while ((more = wire_next(&w, &f, err, err_size)) > 0) {
+    while ((more = snapshot_wire_next(&w, &f, err, err_size)) > 0) {
         const ProtobufCFieldDescriptor *fd =
             protobuf_c_message_descriptor_get_field(&ingot__v1__snapshot__descriptor, f.number);
         if (!fd)
@@ -853,10 +834,15 @@ static struct feed_value value_of(protobuf_c_boolean present, double v)
                    : (struct feed_value){FEED_VALUE_ABSENT, 0};
 }
 
+/* A text attribute; one that is not UTF-8 (protobuf-c does not check) is
+ * handed on as INVALID, like a JSON string of the wrong type. */
 static struct feed_text text_of(const char *s)
 {
-    return s ? (struct feed_text){FEED_VALUE_PRESENT, s}
-             : (struct feed_text){FEED_VALUE_ABSENT, NULL};
+    if (!s)
+        return (struct feed_text){FEED_VALUE_ABSENT, NULL};
+    if (!utf8_valid((const unsigned char *)s, strlen(s)))
+        return (struct feed_text){FEED_VALUE_INVALID, NULL};
+    return (struct feed_text){FEED_VALUE_PRESENT, s};
 }
 
 /* Hands a checked plant to sink: the plant, then its records. */
@@ -893,12 +879,12 @@ static int deliver_plants(const uint8_t *buf, size_t len, const struct feed_sink
                           char *err, size_t err_size)
 {
     const uint32_t plants = snapshot_field_number("plants");
-    struct wire w = {buf, len, 0};
-    struct wire_field f;
+    struct snapshot_wire w = {buf, len, 0};
+    struct snapshot_wire_field f;
     struct unpacker u;
 
     unpacker_init(&u);
-    while (wire_next(&w, &f, err, err_size) > 0) {
+    while (snapshot_wire_next(&w, &f, err, err_size) > 0) {
         if (f.number != plants)
             continue;
         Ingot__V1__Plant *p = ingot__v1__plant__unpack(&u.allocator, f.len, f.data);

@@ -86,6 +86,21 @@ static int digits(const char *s, size_t n)
     return value;
 }
 
+/* The time a snapshot name was made from (is_snapshot_name(name) holds). */
+static int64_t name_time_ms(const char *name)
+{
+    const char *stamp = name + strlen("snapshot-");
+    struct tm tm = {
+        .tm_year = digits(stamp, 4) - 1900,
+        .tm_mon = digits(stamp + 4, 2) - 1,
+        .tm_mday = digits(stamp + 6, 2),
+        .tm_hour = digits(stamp + 9, 2),
+        .tm_min = digits(stamp + 11, 2),
+        .tm_sec = digits(stamp + 13, 2),
+    };
+    return (int64_t)timegm(&tm) * 1000 + digits(stamp + 16, 3);
+}
+
 /* True when name is exactly a snapshot name format_name could have made:
  * the right shape, and a real date and time (no month 13, no 25th hour). */
 static bool is_snapshot_name(const char *name)
@@ -98,21 +113,10 @@ static bool is_snapshot_name(const char *name)
         if (!ok)
             return false;
     }
-    const char *stamp = name + strlen("snapshot-");
-    struct tm tm = {
-        .tm_year = digits(stamp, 4) - 1900,
-        .tm_mon = digits(stamp + 4, 2) - 1,
-        .tm_mday = digits(stamp + 6, 2),
-        .tm_hour = digits(stamp + 9, 2),
-        .tm_min = digits(stamp + 11, 2),
-        .tm_sec = digits(stamp + 13, 2),
-    };
     /* timegm normalises out-of-range fields, so an impossible date comes
      * back as another name. */
-    time_t t = timegm(&tm);
     char again[NAME_SIZE];
-    return format_name((int64_t)t * 1000 + digits(stamp + 16, 3), again) == 0 &&
-           strcmp(again, name) == 0;
+    return format_name(name_time_ms(name), again) == 0 && strcmp(again, name) == 0;
 }
 
 /* True when name is exactly the temporary of some snapshot name. */
@@ -276,34 +280,18 @@ static uint32_t checksum(const uint8_t *payload, size_t len)
     return (uint32_t)crc32_z(0, payload, len);
 }
 
-int snapshot_file_write(const char *dir, int64_t taken_at_ms, const uint8_t *payload,
-                        size_t len, unsigned keep, char *err, size_t err_size)
+/* Writes the framed payload as name in the directory open at dir_fd
+ * (named dir in messages), through the temporary tmp: create (a stale one
+ * is removed first), write, fsync, rename over name, fsync of dir. Returns
+ * 0, or -1 with err set and the temporary removed. */
+static int write_framed(int dir_fd, const char *dir, const char *name, const char *tmp,
+                        const char *magic, const uint8_t *payload, size_t len, char *err,
+                        size_t err_size)
 {
-    char name[NAME_SIZE], tmp[TMP_SIZE];
-    if (keep < 1) {
-        set_err(err, err_size, "keep must be at least 1");
-        return -1;
-    }
-    if ((uint64_t)len > MAX_PAYLOAD_SIZE) {
-        set_err(err, err_size, "snapshot too large: %zu bytes (the limit is %" PRIu64 ")", len,
-                MAX_PAYLOAD_SIZE);
-        return -1;
-    }
-    if (format_name(taken_at_ms, name) != 0) {
-        set_err(err, err_size, "snapshot time %" PRId64 " ms is out of range", taken_at_ms);
-        return -1;
-    }
-    snprintf(tmp, sizeof(tmp), TMP_PREFIX "%s" TMP_SUFFIX, name);
-
-    int dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir_fd < 0) {
-        set_err(err, err_size, "cannot open %s: %s", dir, strerror(errno));
-        return -1;
-    }
     int result = -1, fd = -1;
     bool tmp_created = false;
     uint8_t header[HEADER_SIZE];
-    memcpy(header, MAGIC, MAGIC_SIZE);
+    memcpy(header, magic, MAGIC_SIZE);
     put_le(header + 8, len, 8);
     put_le(header + 16, checksum(payload, len), 4);
 
@@ -343,19 +331,98 @@ int snapshot_file_write(const char *dir, int64_t taken_at_ms, const uint8_t *pay
         set_err(err, err_size, "cannot sync directory %s: %s", dir, strerror(errno));
         goto out;
     }
-    prune(dir_fd, name, keep);
     result = 0;
 out:
     if (fd >= 0)
         close(fd);
     if (tmp_created)
         unlinkat(dir_fd, tmp, 0);
+    return result;
+}
+
+int64_t snapshot_file_newest_ms(const char *dir)
+{
+    int dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd < 0)
+        return 0;
+    struct name_list snapshots = {0};
+    int64_t newest = 0;
+    if (list_dir(dir_fd, &snapshots, NULL) == 0 && snapshots.count > 0)
+        newest = name_time_ms(snapshots.names[0]);
+    free(snapshots.names);
     close(dir_fd);
+    return newest;
+}
+
+int snapshot_file_write(const char *dir, int64_t taken_at_ms, const uint8_t *payload,
+                        size_t len, unsigned keep, char *err, size_t err_size)
+{
+    char name[NAME_SIZE], tmp[TMP_SIZE];
+    if (keep < 1) {
+        set_err(err, err_size, "keep must be at least 1");
+        return -1;
+    }
+    if ((uint64_t)len > MAX_PAYLOAD_SIZE) {
+        set_err(err, err_size, "snapshot too large: %zu bytes (the limit is %" PRIu64 ")", len,
+                MAX_PAYLOAD_SIZE);
+        return -1;
+    }
+    int dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir_fd < 0) {
+        set_err(err, err_size, "cannot open %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    if (format_name(taken_at_ms, name) != 0) {
+        set_err(err, err_size, "snapshot time %" PRId64 " ms is out of range", taken_at_ms);
+        close(dir_fd);
+        return -1;
+    }
+    snprintf(tmp, sizeof(tmp), TMP_PREFIX "%s" TMP_SUFFIX, name);
+
+    int result = write_framed(dir_fd, dir, name, tmp, MAGIC, payload, len, err, err_size);
+    if (result == 0)
+        prune(dir_fd, name, keep);
+    close(dir_fd);
+    return result;
+}
+
+int snapshot_file_write_framed(const char *dir, const char *name, const char *magic,
+                               const uint8_t *payload, size_t len, char *err, size_t err_size)
+{
+    if (strlen(magic) != MAGIC_SIZE || !name[0] || strchr(name, '/') || name[0] == '.') {
+        set_err(err, err_size, "invalid file name or magic");
+        return -1;
+    }
+    if ((uint64_t)len > MAX_PAYLOAD_SIZE) {
+        set_err(err, err_size, "payload too large: %zu bytes (the limit is %" PRIu64 ")", len,
+                MAX_PAYLOAD_SIZE);
+        return -1;
+    }
+    char *tmp = NULL;
+    if (asprintf(&tmp, TMP_PREFIX "%s" TMP_SUFFIX, name) < 0) {
+        set_err(err, err_size, "%s", strerror(ENOMEM));
+        return -1;
+    }
+    int dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int result = -1;
+    if (dir_fd < 0) {
+        set_err(err, err_size, "cannot open %s: %s", dir, strerror(errno));
+    } else {
+        result = write_framed(dir_fd, dir, name, tmp, magic, payload, len, err, err_size);
+        close(dir_fd);
+    }
+    free(tmp);
     return result;
 }
 
 int snapshot_file_read(const char *path, uint8_t **payload, size_t *len, char *err,
                        size_t err_size)
+{
+    return snapshot_file_read_framed(path, MAGIC, "snapshot", payload, len, err, err_size);
+}
+
+int snapshot_file_read_framed(const char *path, const char *magic, const char *what,
+                              uint8_t **payload, size_t *len, char *err, size_t err_size)
 {
     *payload = NULL;
     *len = 0;
@@ -387,7 +454,7 @@ int snapshot_file_read(const char *path, uint8_t **payload, size_t *len, char *e
         goto out;
     }
     if (size < HEADER_SIZE) {
-        set_err(err, err_size, "too short for a snapshot header");
+        set_err(err, err_size, "too short for a %s header", what);
         goto out;
     }
     ssize_t got = read_all(fd, header, HEADER_SIZE);
@@ -396,11 +463,11 @@ int snapshot_file_read(const char *path, uint8_t **payload, size_t *len, char *e
         goto out;
     }
     if (got < HEADER_SIZE) { /* shrank since fstat */
-        set_err(err, err_size, "too short for a snapshot header");
+        set_err(err, err_size, "too short for a %s header", what);
         goto out;
     }
-    if (memcmp(header, MAGIC, MAGIC_SIZE) != 0) {
-        set_err(err, err_size, "not a snapshot file (bad magic)");
+    if (strlen(magic) != MAGIC_SIZE || memcmp(header, magic, MAGIC_SIZE) != 0) {
+        set_err(err, err_size, "not a %s file (bad magic)", what);
         goto out;
     }
     uint64_t declared = get_le(header + 8, 8);

@@ -11,7 +11,9 @@
  * without decoding it. Files are named "snapshot-YYYYMMDDTHHMMSS.mmmZ.pb"
  * after the time the snapshot was taken (UTC), so names sort by age. They
  * are written atomically: a temporary file, fsync, rename over, fsync of
- * the directory.
+ * the directory. Other files of state_dir (remote write's pending queues)
+ * use the same framing and atomic write with a magic and a name of their
+ * own: snapshot_file_write_framed and snapshot_file_read_framed.
  */
 #ifndef INGOT_SNAPSHOT_FILE_H
 #define INGOT_SNAPSHOT_FILE_H
@@ -23,7 +25,9 @@
  * taken at taken_at_ms (Unix milliseconds; a year 0000..9999) into dir,
  * which must exist: to ".snapshot-....pb.tmp", which no snapshot name
  * matches, then fsync, rename over "snapshot-....pb" (a snapshot of the same
- * millisecond is replaced), fsync of dir. Files are created 0640.
+ * millisecond is replaced), fsync of dir. Files are created 0640. Names
+ * decide which snapshot is the newest: a writer that must survive a clock
+ * that went back names its next snapshot after snapshot_file_newest_ms.
  * Then, best effort (what fails is tried again by the next write), removes
  * temporaries left by a killed writer and the oldest snapshot files beyond
  * the newest keep (keep >= 1); the file just written is never removed, even
@@ -35,6 +39,10 @@
 int snapshot_file_write(const char *dir, int64_t taken_at_ms, const uint8_t *payload,
                         size_t len, unsigned keep, char *err, size_t err_size);
 
+/* The time (Unix ms) the newest snapshot file in dir is named after, or 0
+ * when there is none or dir cannot be read. */
+int64_t snapshot_file_newest_ms(const char *dir);
+
 /* Reads the file at path and checks its framing. Returns 0 and the payload
  * in *payload (release with free; NULL when len is 0) and *len, or -1 with
  * *payload NULL, *len 0 and err saying why, without the path: "empty file",
@@ -44,6 +52,19 @@ int snapshot_file_write(const char *dir, int64_t taken_at_ms, const uint8_t *pay
  * "cannot open: <strerror>", ... Files above 4 GiB are refused unread. */
 int snapshot_file_read(const char *path, uint8_t **payload, size_t *len, char *err,
                        size_t err_size);
+
+/* Writes payload framed as above but with its own 8-character magic (say
+ * "INGOTRW1") as the file name (no "/", not starting with ".") in dir,
+ * atomically through ".NAME.tmp" like snapshot_file_write, replacing an
+ * existing file; nothing is pruned. Returns 0, or -1 with err set. */
+int snapshot_file_write_framed(const char *dir, const char *name, const char *magic,
+                               const uint8_t *payload, size_t len, char *err, size_t err_size);
+
+/* snapshot_file_read for a file framed with magic; what names the kind of
+ * file in the errors ("not a WHAT file (bad magic)", "too short for a WHAT
+ * header"). snapshot_file_read is this with "INGOTSN1" and "snapshot". */
+int snapshot_file_read_framed(const char *path, const char *magic, const char *what,
+                              uint8_t **payload, size_t *len, char *err, size_t err_size);
 
 /* Called with each candidate's path and payload (both borrowed for the
  * call), newest first; returns 0 to take it or -1 with err set to go on to

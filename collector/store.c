@@ -41,6 +41,8 @@ struct store {
     char **metals;
     struct national_metal *national; /* by metal id */
     size_t n_metals;
+    store_observer_fn observer; /* NULL: none */
+    void *observer_arg;
 };
 
 /* First index in the sorted array base[0..n) whose element is not less
@@ -333,10 +335,13 @@ int store_put(struct store *store, struct store_plant *plant, int metal_id,
     size_t i = lower_bound(s->records, s->n_records, sizeof(*s->records), &record->period_key,
                            cmp_record);
     struct store_record *slot;
-    if (i < s->n_records && s->records[i].period_key == record->period_key) {
+    struct rollup_values old = {0};
+    bool existed = i < s->n_records && s->records[i].period_key == record->period_key;
+    if (existed) {
         slot = &s->records[i];
         if (rollup_values_equal(&slot->values, &record->values))
             return 0;
+        old = slot->values;
         rollup_month_apply(&ny->month[p.month - 1], &slot->values, -1);
         rollup_plant_year_apply(py, &slot->values, -1);
     } else {
@@ -347,7 +352,16 @@ int store_put(struct store *store, struct store_plant *plant, int metal_id,
     *slot = *record;
     rollup_month_apply(&ny->month[p.month - 1], &slot->values, +1);
     rollup_plant_year_apply(py, &slot->values, +1);
+    if (store->observer)
+        store->observer(store->observer_arg, plant, store->metals[metal_id], record->period_key,
+                        existed ? &old : NULL, &record->values);
     return 1;
+}
+
+void store_set_observer(struct store *store, store_observer_fn fn, void *arg)
+{
+    store->observer = fn;
+    store->observer_arg = arg;
 }
 
 int32_t store_latest_period(const struct store_plant *plant, int metal_id)

@@ -83,6 +83,17 @@ bool store_granularity_conflict(const struct store_plant *plant, int metal_id,
 int store_put(struct store *store, struct store_plant *plant, int metal_id,
               const struct store_record *record);
 
+/* Told of every record store_put changed, after the rollups were updated:
+ * the plant, the metal's name (owned by the store), the period key, the
+ * values stored before (NULL for a new record) and after. It must not
+ * modify the store. */
+typedef void (*store_observer_fn)(void *arg, const struct store_plant *plant, const char *metal,
+                                  int32_t period_key, const struct rollup_values *before,
+                                  const struct rollup_values *after);
+/* Sets the one observer (NULL: none), e.g. after a restore whose records
+ * it should not see. */
+void store_set_observer(struct store *store, store_observer_fn fn, void *arg);
+
 /* The key of the latest period stored for (plant, metal), or 0 when none. */
 int32_t store_latest_period(const struct store_plant *plant, int metal_id);
 

@@ -21,21 +21,22 @@
 #include "gzip.h"
 #include "negotiate.h"
 #include "process_metrics.h"
+#include "push_api.h"
 #include "status_page.h"
 
 #define N(array) (sizeof(array) / sizeof((array)[0]))
 
 /* Label values of ingot_http_requests_total{handler}; "none" is the server's own answers. */
-enum handler { H_METRICS, H_LANDING, H_HEALTHY, H_READY, H_RELOAD, H_SNAPSHOT, H_NOT_FOUND,
-               H_NONE, H_COUNT };
+enum handler { H_METRICS, H_LANDING, H_HEALTHY, H_READY, H_RELOAD, H_SNAPSHOT, H_INGEST,
+               H_NOT_FOUND, H_NONE, H_COUNT };
 static const char *const handler_names[H_COUNT] = {
     [H_METRICS] = "metrics", [H_LANDING] = "landing",   [H_HEALTHY] = "healthy",
     [H_READY] = "ready",     [H_RELOAD] = "reload",     [H_SNAPSHOT] = "snapshot",
-    [H_NOT_FOUND] = "not_found", [H_NONE] = "none",
+    [H_INGEST] = "ingest",   [H_NOT_FOUND] = "not_found", [H_NONE] = "none",
 };
 
 /* Every status ingotd answers with: a bounded label set. */
-static const int codes[] = {200, 304, 400, 401, 403, 404, 405, 408, 413, 431, 500, 503};
+static const int codes[] = {200, 202, 304, 400, 401, 403, 404, 405, 408, 413, 415, 431, 500, 503};
 
 static const double duration_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                          0.01,   0.025,   0.05,   0.1,   0.25,   0.5, 1};
@@ -54,6 +55,7 @@ struct cached_snapshot {
     struct exposition *plain;
     struct exposition *gzip; /* made on the first gzip request */
     char etag[2 + 2 * 16 + 1]; /* "\"" + 128 bits of its SHA-256 in hex + "\"" */
+    char etag_gzip[sizeof("\"\"") + 2 * 16 + sizeof("-gzip")]; /* its own: RFC 9110 8.8.3 */
 };
 
 struct endpoints {
@@ -295,6 +297,7 @@ static struct cached_snapshot *cached_snapshot(struct endpoints *e, bool gzip)
             p += sprintf(p, "%02x", digest[i]);
         *p++ = '"';
         *p = '\0';
+        snprintf(c->etag_gzip, sizeof(c->etag_gzip), "%.*s-gzip\"", 2 * 16 + 1, c->etag);
     }
     if (gzip && !c->gzip) {
         size_t len = 0;
@@ -340,10 +343,11 @@ static void serve_snapshot(struct endpoints *e, const struct http_request *req,
         reply_text(r, 500, "500 could not encode the snapshot\n");
         return;
     }
-    http_response_header(r, "ETag", c->etag);
+    const char *etag = gzip ? c->etag_gzip : c->etag;
+    http_response_header(r, "ETag", etag);
     http_response_header(r, "Vary", "Accept-Encoding");
     http_response_header(r, "Cache-Control", "no-cache");
-    if (etag_matches(req->if_none_match, c->etag)) {
+    if (etag_matches(req->if_none_match, etag)) {
         r->status = 304;
         return;
     }
@@ -426,6 +430,7 @@ void endpoints_handle(void *arg, const struct http_request *req, struct http_res
         {"/-/ready", H_READY},
         {"/-/reload", H_RELOAD},
         {"/snapshot", H_SNAPSHOT},
+        {PUSH_API_PATH, H_INGEST},
     };
     enum handler h = H_NOT_FOUND;
     if (strcmp(req->path, e->telemetry_path) == 0)
@@ -433,6 +438,8 @@ void endpoints_handle(void *arg, const struct http_request *req, struct http_res
     for (size_t i = 0; i < N(routes) && h == H_NOT_FOUND; i++)
         if (strcmp(req->path, routes[i].path) == 0)
             h = routes[i].handler;
+    if (h == H_INGEST && !e->options.hooks.ingest)
+        h = H_NOT_FOUND;
     r->handler = handler_names[h];
 
     if (h == H_NOT_FOUND) {
@@ -441,7 +448,12 @@ void endpoints_handle(void *arg, const struct http_request *req, struct http_res
     }
     bool reading = req->method == REQUEST_GET || req->method == REQUEST_HEAD;
     bool writing = req->method == REQUEST_POST || req->method == REQUEST_PUT;
-    if (h == H_RELOAD ? !writing : !reading) {
+    if (h == H_INGEST && req->method != REQUEST_POST) {
+        http_response_header(r, "Allow", "POST");
+        reply_text(r, 405, "405 method not allowed: use POST\n");
+        return;
+    }
+    if (h != H_INGEST && (h == H_RELOAD ? !writing : !reading)) {
         http_response_header(r, "Allow", h == H_RELOAD ? "POST, PUT" : "GET, HEAD");
         reply_text(r, 405, h == H_RELOAD ? "405 method not allowed: use POST or PUT\n"
                                          : "405 method not allowed: use GET or HEAD\n");
@@ -469,9 +481,18 @@ void endpoints_handle(void *arg, const struct http_request *req, struct http_res
     case H_SNAPSHOT:
         serve_snapshot(e, req, r);
         break;
+    case H_INGEST:
+        e->options.hooks.ingest(e->options.hooks.arg, req, r);
+        break;
     case H_NOT_FOUND:
     case H_NONE:
     case H_COUNT:
         break;
     }
+}
+
+bool endpoints_own_auth(void *arg, const char *path)
+{
+    const struct endpoints *e = arg;
+    return e->options.hooks.ingest && strcmp(path, PUSH_API_PATH) == 0;
 }

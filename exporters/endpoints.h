@@ -3,7 +3,8 @@
  * content negotiation (text 0.0.4 or OpenMetrics, gzip), cached renders
  * and cheap per-scrape self-metrics; the status page on "/" (cached
  * like the metrics); /snapshot (the state as protobuf, cached, with an
- * ETag); /-/healthy, /-/ready and /-/reload; 404 and 405 for
+ * ETag); /-/healthy, /-/ready and /-/reload; POST /api/v1/ingest
+ * (handed to the ingest hook); 404 and 405 for
  * the rest. It also keeps the request counters and duration histograms it
  * exports.
  */
@@ -40,6 +41,10 @@ struct endpoints_hooks {
      * (free()), their length in *len; NULL on ENOMEM. Called once per data
      * change, like render. */
     uint8_t *(*render_snapshot)(void *arg, size_t *len);
+    /* Answers a POST to /api/v1/ingest (push_api.h), which it
+     * authenticates itself (endpoints_own_auth). NULL: that path is 404. */
+    void (*ingest)(void *arg, const struct http_request *request,
+                   struct http_response *response);
     void *arg;
 };
 
@@ -60,5 +65,8 @@ void endpoints_invalidate(struct endpoints *endpoints);
 void endpoints_handle(void *arg, const struct http_request *request,
                       struct http_response *response);
 void endpoints_observe(void *arg, const char *handler, int status, double seconds);
+/* The own_auth of the server: true for /api/v1/ingest when the ingest hook
+ * is set (push sources' bearer tokens, not the web config's basic auth). */
+bool endpoints_own_auth(void *arg, const char *path);
 
 #endif

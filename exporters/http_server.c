@@ -45,12 +45,13 @@ const char *const http_drop_reason_names[HTTP_DROP_REASON_COUNT] = {
 };
 
 /* The request headers the server keeps; others are skipped. */
-enum wanted_header { H_ACCEPT, H_ACCEPT_ENCODING, H_AUTHORIZATION, H_IF_NONE_MATCH, H_COUNT,
-                     H_NONE = H_COUNT };
+enum wanted_header { H_ACCEPT, H_ACCEPT_ENCODING, H_AUTHORIZATION, H_CONTENT_TYPE,
+                     H_IF_NONE_MATCH, H_COUNT, H_NONE = H_COUNT };
 static const char *const wanted_names[H_COUNT] = {
     [H_ACCEPT] = "accept",
     [H_ACCEPT_ENCODING] = "accept-encoding",
     [H_AUTHORIZATION] = "authorization",
+    [H_CONTENT_TYPE] = "content-type",
     [H_IF_NONE_MATCH] = "if-none-match",
 };
 
@@ -100,6 +101,7 @@ static const char *reason_phrase(int status)
 {
     switch (status) {
     case 200: return "OK";
+    case 202: return "Accepted";
     case 204: return "No Content";
     case 304: return "Not Modified";
     case 400: return "Bad Request";
@@ -109,6 +111,7 @@ static const char *reason_phrase(int status)
     case 405: return "Method Not Allowed";
     case 408: return "Request Timeout";
     case 413: return "Content Too Large";
+    case 415: return "Unsupported Media Type";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
@@ -270,7 +273,9 @@ static bool dispatch(struct conn *c)
         return false;
     }
 
+    /* Basic auth, unless the handler authenticates this path itself. */
     if (s->options.security &&
+        !(s->options.own_auth && s->options.own_auth(s->options.arg, path)) &&
         web_security_check(s->options.security, wanted(c, H_AUTHORIZATION)) != 0) {
         struct http_response r = {.status = 401, .content_type = "text/plain; charset=utf-8",
                                   .handler = "none", .body = evbuffer_new()};
@@ -291,6 +296,8 @@ static bool dispatch(struct conn *c)
             .accept = wanted(c, H_ACCEPT),
             .accept_encoding = wanted(c, H_ACCEPT_ENCODING),
             .if_none_match = wanted(c, H_IF_NONE_MATCH),
+            .authorization = wanted(c, H_AUTHORIZATION),
+            .content_type = wanted(c, H_CONTENT_TYPE),
             .body = body_len ? (const char *)evbuffer_pullup(c->body, -1) : "",
             .body_len = body_len,
         };

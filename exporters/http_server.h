@@ -31,6 +31,8 @@ struct http_request {
     const char *accept;         /* NULL when the header is absent */
     const char *accept_encoding;
     const char *if_none_match;
+    const char *authorization; /* only meaningful on paths the handler authenticates (own_auth) */
+    const char *content_type;
     const char *body;
     size_t body_len;
 };
@@ -77,6 +79,10 @@ struct http_server_options {
     struct web_security *security; /* TLS, basic auth, extra headers; NULL for none */
     http_handler_cb handler;
     http_observe_cb observe;
+    /* True when the handler authenticates requests to path itself (NULL:
+     * never): the web config's basic auth is then not asked for them; TLS
+     * and client certificates still apply. */
+    bool (*own_auth)(void *arg, const char *path);
     void *arg;
 };
 

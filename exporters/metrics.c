@@ -50,6 +50,10 @@ static const struct figure metal_year_figures[] = {
     {"ingot_national_production_projected_tonnes",
      "Current year only: production so far / months reported x 12.",
      FIELD(struct eval_metal_year, projected)},
+    {"ingot_national_plants_reporting",
+     "Plants that reported production of the metal for some period of the year: how many "
+     "plants the national total is made of.",
+     FIELD(struct eval_metal_year, plants_reporting)},
     {"ingot_target_production_tonnes", "National production target of the metal for the year.",
      FIELD(struct eval_metal_year, target_production)},
     {"ingot_target_growth_ratio", "National growth target of the metal for the year.",
@@ -75,6 +79,10 @@ static const struct figure year_figures[] = {
     {"ingot_national_waste_recycling_ratio",
      "Sum of waste recycled / sum of waste, over the year's records that carry both.",
      FIELD(struct eval_year, waste_recycling)},
+    {"ingot_national_emissions_coverage_ratio",
+     "Production in the year's records that also carry CO2 / all production of the year, over "
+     "every metal: the share of output the CO2 intensity covers.",
+     FIELD(struct eval_year, emissions_coverage)},
     {"ingot_target_co2_intensity_tonnes_per_tonne", "Target CO2 intensity for the year.",
      FIELD(struct eval_year, target_co2_intensity)},
     {"ingot_target_energy_intensity_mwh_per_tonne", "Target energy intensity for the year.",
@@ -284,6 +292,33 @@ static const struct {
                        "Records accepted from the feed, counted at every delivery."},
 };
 
+/* A push source in the feed families that are not about fetching: last
+ * success and records accepted (feed = the push source's name). */
+static void render_push_figure(struct render *r, enum feed_figure f)
+{
+    for (size_t i = 0; i < r->config->n_push_sources; i++) {
+        const struct feed_stats *s = feeds_push_stats(r->feeds, i);
+        struct expo_label label = {"feed", r->config->push_sources[i].name};
+        if (f == FEED_LAST_SUCCESS)
+            expo_sample(r->out, &label, 1, s->last_success > 0 ? s->last_success : NAN);
+        else if (f == FEED_ACCEPTED)
+            expo_sample(r->out, &label, 1, (double)s->records.accepted);
+    }
+}
+
+/* Push sources' records rejected, every reason (0 included). */
+static void render_push_rejected(struct render *r)
+{
+    for (size_t i = 0; i < r->config->n_push_sources; i++) {
+        for (int reason = 0; reason < INGEST_REASON_COUNT; reason++) {
+            struct expo_label labels[] = {{"feed", r->config->push_sources[i].name},
+                                          {"reason", ingest_reason_names[reason]}};
+            expo_sample(r->out, labels, 2,
+                        (double)feeds_push_stats(r->feeds, i)->records.rejected[reason]);
+        }
+    }
+}
+
 static void render_feeds(struct render *r)
 {
     const size_t n = r->config->n_feeds;
@@ -301,6 +336,7 @@ static void render_feeds(struct render *r)
             struct expo_label label = {"feed", r->config->feeds[i].name};
             expo_sample(r->out, &label, 1, values[f]);
         }
+        render_push_figure(r, (enum feed_figure)f);
     }
     expo_family(r->out, "ingot_feed_records_rejected", EXPO_COUNTER,
                 "Records rejected from the feed, by the first rule they broke.");
@@ -311,14 +347,46 @@ static void render_feeds(struct render *r)
             expo_sample(r->out, labels, 2, (double)feeds_stats(r->feeds, i)->records.rejected[reason]);
         }
     }
-    expo_family(r->out, "ingot_feed_fetches", EXPO_COUNTER, "Fetches of the feed, by result.");
+    render_push_rejected(r);
+    expo_family(r->out, "ingot_feed_fetches", EXPO_COUNTER,
+                "Fetches of the feed, by result: ok, not_modified (a 304, nothing read), "
+                "timeout, connect_error, http_4xx, http_5xx, tls_error, body_too_large, "
+                "parse_error.");
     for (size_t i = 0; i < n; i++) {
         const struct feed_stats *s = feeds_stats(r->feeds, i);
-        struct expo_label ok[] = {{"feed", r->config->feeds[i].name}, {"result", "ok"}};
-        struct expo_label error[] = {{"feed", r->config->feeds[i].name}, {"result", "error"}};
-        expo_sample(r->out, ok, 2, (double)s->fetches_ok);
-        expo_sample(r->out, error, 2, (double)s->fetches_error);
+        for (int o = 0; o < FETCH_OUTCOME_COUNT; o++) {
+            struct expo_label labels[] = {{"feed", r->config->feeds[i].name},
+                                          {"result", fetch_outcome_names[o]}};
+            expo_sample(r->out, labels, 2, (double)s->fetches[o]);
+        }
     }
+    expo_family(r->out, "ingot_feed_consecutive_failures", EXPO_GAUGE,
+                "Failed fetches of the feed since its last success; the retry waits "
+                "min_backoff doubled per failure, up to max_backoff.");
+    for (size_t i = 0; i < n; i++) {
+        struct expo_label label = {"feed", r->config->feeds[i].name};
+        expo_sample(r->out, &label, 1, (double)feeds_stats(r->feeds, i)->consecutive_failures);
+    }
+}
+
+/* The families of the evaluation: national figures, targets, benchmarks and
+ * initiatives (what remote write sends at each evaluation). */
+static void render_evaluated(struct render *r)
+{
+    render_national(r);
+    render_initiatives(r);
+}
+
+char *metrics_render_evaluation(const struct config *config, const struct evaluation *evaluation,
+                                size_t *len)
+{
+    struct render r = {.out = expo_new(EXPO_FORMAT_TEXT), .config = config, .ev = evaluation};
+    if (!r.out)
+        return NULL;
+    render_evaluated(&r);
+    char *text = expo_take(r.out, len);
+    expo_free(r.out);
+    return text;
 }
 
 char *metrics_render(const struct config *config, const struct store *store,
@@ -330,8 +398,7 @@ char *metrics_render(const struct config *config, const struct store *store,
     };
     if (!r.out)
         return NULL;
-    render_national(&r);
-    render_initiatives(&r);
+    render_evaluated(&r);
     render_plant_years(&r);
     render_plants(&r);
     render_freshness(&r);
@@ -369,6 +436,48 @@ static void render_snapshots(struct expo *e, const struct persistence_stats *st)
     expo_sample(e, NULL, 0, (double)st->restored_records);
 }
 
+/* Remote write (remote_write.h): the families are written even without a
+ * remote, with no samples then. */
+static void render_remote_write(struct expo *e, const struct remote_write *rw)
+{
+    static const char *const results[] = {"sent", "failed", "dropped"};
+    size_t n = remote_write_count(rw);
+    struct remote_write_stats st;
+    expo_family(e, "ingot_remote_write_samples", EXPO_COUNTER,
+                "Samples by what became of them: sent (a receiver accepted them), failed "
+                "(their batch was refused and dropped), dropped (the queue was full).");
+    for (size_t i = 0; i < n; i++) {
+        remote_write_stats(rw, i, &st);
+        double values[] = {(double)st.sent, (double)st.failed, (double)st.dropped};
+        for (size_t k = 0; k < 3; k++) {
+            struct expo_label labels[] = {{"remote", st.name}, {"result", results[k]}};
+            expo_sample(e, labels, 2, values[k]);
+        }
+    }
+    expo_family(e, "ingot_remote_write_queue_samples", EXPO_GAUGE,
+                "Samples waiting to be sent, the batch in flight included.");
+    for (size_t i = 0; i < n; i++) {
+        remote_write_stats(rw, i, &st);
+        struct expo_label label = {"remote", st.name};
+        expo_sample(e, &label, 1, (double)st.pending);
+    }
+    expo_family(e, "ingot_remote_write_last_success_timestamp_seconds", EXPO_GAUGE,
+                "When the receiver last accepted a batch; absent before.");
+    for (size_t i = 0; i < n; i++) {
+        remote_write_stats(rw, i, &st);
+        struct expo_label label = {"remote", st.name};
+        expo_sample(e, &label, 1, st.last_success > 0 ? st.last_success : NAN);
+    }
+    expo_family(e, "ingot_remote_write_request_duration_seconds", EXPO_HISTOGRAM,
+                "Duration of remote write requests, answered or failed.");
+    for (size_t i = 0; i < n; i++) {
+        remote_write_stats(rw, i, &st);
+        struct expo_label label = {"remote", st.name};
+        expo_histogram(e, &label, 1, remote_write_duration_bounds, st.duration_counts,
+                       REMOTE_WRITE_DURATION_BUCKETS, st.duration_count, st.duration_sum);
+    }
+}
+
 void metrics_render_daemon(struct expo *e, const struct metrics_daemon *daemon)
 {
     expo_family(e, "ingot_config_last_reload_successful", EXPO_GAUGE,
@@ -378,6 +487,7 @@ void metrics_render_daemon(struct expo *e, const struct metrics_daemon *daemon)
                 "When the configuration was last loaded successfully.");
     expo_sample(e, NULL, 0, daemon->last_reload_success_timestamp);
     render_snapshots(e, &daemon->snapshots);
+    render_remote_write(e, daemon->remote_write);
     if (!daemon->http)
         return;
     expo_family(e, "ingot_http_open_connections", EXPO_GAUGE, "HTTP connections open now.");

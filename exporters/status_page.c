@@ -282,6 +282,7 @@ static void put_production(struct page *p, const struct eval_year *y, double pac
     put(p, "<h3>Production against target</h3>\n<div class=\"tw\"><table>\n<thead><tr>"
            "<th scope=\"col\">Metal</th><th scope=\"col\" class=\"w\">Progress to target "
            "(<span class=\"mark\">|</span> pace)</th><th scope=\"col\" class=\"n\">Produced</th>"
+           "<th scope=\"col\" class=\"n\">Plants reporting</th>"
            "<th scope=\"col\" class=\"n\">Target</th>");
     if (current)
         put(p, "<th scope=\"col\" class=\"n\">Projected for the year</th>");
@@ -306,6 +307,8 @@ static void put_production(struct page *p, const struct eval_year *y, double pac
         }
         put(p, "</td><td class=\"n\">");
         put_value(p, K_TONNES, my->production, "ingot_national_production_tonnes", labels, 2);
+        put(p, "</td><td class=\"n\">");
+        put_value(p, K_COUNT, my->plants_reporting, "ingot_national_plants_reporting", labels, 2);
         put(p, "</td><td class=\"n\">");
         put_value(p, K_TONNES, my->target_production, "ingot_target_production_tonnes", labels, 2);
         if (current) {
@@ -485,6 +488,13 @@ static void put_intensities(struct page *p, const struct eval_year *y)
         put(p, "</td></tr>\n");
     }
     put(p, "</tbody></table></div>\n");
+    /* How much of the output the CO2 intensity speaks for. */
+    if (isfinite(y->emissions_coverage)) {
+        put(p, "<p class=\"note\">CO<sub>2</sub> reported for ");
+        put_value(p, K_PERCENT, y->emissions_coverage, "ingot_national_emissions_coverage_ratio",
+                  &label, 1);
+        put(p, " of the year's production.</p>\n");
+    }
 }
 
 static const struct config_target_year *target_year(const struct config *config, int year)
@@ -615,13 +625,18 @@ static void put_feed(struct page *p, size_t i)
         put_exact(p, "v", "ingot_feed_records_rejected_total", labels, 2,
                   (double)s->records.rejected[r]);
     }
-    struct expo_label ok[] = {{"feed", name}, {"result", "ok"}};
-    struct expo_label error[] = {{"feed", name}, {"result", "error"}};
-    put(p, "</td><td class=\"n\">");
-    put_exact(p, "v", "ingot_feed_fetches_total", ok, 2, (double)s->fetches_ok);
-    put(p, " / ");
-    put_exact(p, s->fetches_error ? "v bad" : "v", "ingot_feed_fetches_total", error, 2,
-              (double)s->fetches_error);
+    /* ok + not_modified / every failure, then each result that occurred. */
+    putf(p, "</td><td class=\"n\"><span class=\"v\">%llu</span> / <span class=\"%s\">%llu</span>",
+         (unsigned long long)s->fetches_ok, s->fetches_error ? "bad" : "v",
+         (unsigned long long)s->fetches_error);
+    for (int o = 0; o < FETCH_OUTCOME_COUNT; o++) {
+        if (!s->fetches[o])
+            continue;
+        struct expo_label labels[] = {{"feed", name}, {"result", fetch_outcome_names[o]}};
+        putf(p, "<br><span class=\"note\">%s:</span> ", fetch_outcome_names[o]);
+        put_exact(p, o == FETCH_OK || o == FETCH_NOT_MODIFIED ? "v" : "v bad",
+                  "ingot_feed_fetches_total", labels, 2, (double)s->fetches[o]);
+    }
     put(p, "</td></tr>\n");
 }
 

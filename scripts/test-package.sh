@@ -47,7 +47,7 @@ rm -rf "$dir"
 echo "== building the package in $dir"
 if timeout 900 cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
        >"$log" 2>&1 &&
-   timeout 900 cmake --build "$dir" --target ingotd -j"$(nproc)" >>"$log" 2>&1 &&
+   timeout 900 cmake --build "$dir" --target ingotd ingotctl -j"$(nproc)" >>"$log" 2>&1 &&
    (cd "$dir" && timeout 300 cpack -G DEB) >>"$log" 2>&1; then
     ok "cmake + cpack -G DEB"
 else
@@ -103,6 +103,8 @@ fi
 
 check "ingotd --check-config on the installed config" \
     timeout 30 /usr/bin/ingotd --check-config --config.file=/etc/ingot/ingot.yaml
+check "ingotctl check-config on the installed config" \
+    timeout 30 /usr/bin/ingotctl check-config /etc/ingot/ingot.yaml
 
 # A changed conffile survives reinstalling the same package.
 marker="# test-package: local change $$"

@@ -320,6 +320,85 @@ static void test_feed_options(void **state)
     config_free(cfg);
 }
 
+/* remote_write: every key, the defaults, and names made from the URL
+ * without credentials or query. */
+static void test_remote_write(void **state)
+{
+    (void)state;
+    struct config *cfg = load_ok(
+        "metals: [copper]\n"
+        "remote_write:\n"
+        "  - url: https://vm.example:8428/api/v1/write\n"
+        "    name: vm_cluster\n"
+        "    timeout: 10s\n"
+        "    tls_config: {ca_file: ca.pem, cert_file: /etc/c.pem, key_file: /etc/k.pem}\n"
+        "    basic_auth: {username: ingot, password_file: rw.password}\n"
+        "    headers: {X-Scope-OrgID: ministry}\n"
+        "    external_labels: {region: kz, cluster: national}\n"
+        "    batch_max_samples: 500\n"
+        "    batch_deadline: 2s\n"
+        "    queue_max_samples: 5000\n"
+        "    min_backoff: 100ms\n"
+        "    max_backoff: 1m\n"
+        "    retry_on_http_429: true\n"
+        "  - url: https://user:pw@mimir.example:9009/api/v1/push?tenant=1#x\n"
+        "    bearer_token_file: /etc/ingot/mimir.token\n"
+        "  - url: http://127.0.0.1:9090/api/v1/write\n");
+    assert_int_equal(cfg->n_remote_writes, 3);
+    const struct config_remote_write *rw = &cfg->remote_writes[0];
+    assert_string_equal(rw->name, "vm_cluster");
+    assert_string_equal(rw->url, "https://vm.example:8428/api/v1/write");
+    assert_int_equal(rw->timeout_ms, 10000);
+    assert_string_equal(rw->tls.ca_file, "/tmp/ca.pem");
+    assert_string_equal(rw->tls.key_file, "/etc/k.pem");
+    assert_string_equal(rw->basic_auth.username, "ingot");
+    assert_string_equal(rw->basic_auth.password_file, "/tmp/rw.password");
+    assert_null(rw->bearer_token_file);
+    assert_int_equal(rw->n_headers, 1);
+    assert_string_equal(rw->headers[0].name, "X-Scope-OrgID");
+    assert_string_equal(rw->headers[0].value, "ministry");
+    assert_int_equal(rw->n_external_labels, 2); /* sorted by name */
+    assert_string_equal(rw->external_labels[0].name, "cluster");
+    assert_string_equal(rw->external_labels[0].value, "national");
+    assert_string_equal(rw->external_labels[1].name, "region");
+    assert_int_equal(rw->batch_max_samples, 500);
+    assert_int_equal(rw->batch_deadline_ms, 2000);
+    assert_int_equal(rw->queue_max_samples, 5000);
+    assert_int_equal(rw->min_backoff_ms, 100);
+    assert_int_equal(rw->max_backoff_ms, 60000);
+    assert_true(rw->retry_on_http_429);
+
+    rw = &cfg->remote_writes[1];
+    assert_string_equal(rw->name, "mimir.example:9009/api/v1/push");
+    assert_string_equal(rw->bearer_token_file, "/etc/ingot/mimir.token");
+    assert_int_equal(rw->timeout_ms, 30000);
+    assert_int_equal(rw->batch_max_samples, 2000);
+    assert_int_equal(rw->batch_deadline_ms, 5000);
+    assert_int_equal(rw->queue_max_samples, 100000);
+    assert_int_equal(rw->min_backoff_ms, 30);
+    assert_int_equal(rw->max_backoff_ms, 5000);
+    assert_false(rw->retry_on_http_429);
+    assert_int_equal(rw->n_external_labels, 0);
+    assert_string_equal(cfg->remote_writes[2].name, "127.0.0.1:9090/api/v1/write");
+
+    /* The summary names remotes, never their URLs (credentials). */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    config_print_summary(cfg, out);
+    fclose(out);
+    assert_non_null(strstr(text, "  remote write         3\n"));
+    assert_non_null(strstr(text, "    vm_cluster: batches of 500 samples within 2s, timeout 10s, "
+                                 "queue 5000, 2 external labels\n"));
+    assert_null(strstr(text, "pw@"));
+    free(text);
+    config_free(cfg);
+
+    cfg = load_ok("metals: [copper]\nremote_write: []\n");
+    assert_int_equal(cfg->n_remote_writes, 0);
+    config_free(cfg);
+}
+
 /* state_dir: absolute as written, relative from the config file's
  * directory (the tests' files are written in /tmp); snapshot settings. */
 static void test_state_dir(void **state)
@@ -520,6 +599,8 @@ struct error_case {
            "    - name: i\n"                                                                   \
            "      target: 1\n"
 #define DATES "      start: 2023-01-01\n      deadline: 2024-01-01\n"
+/* A remote write on lines 2-3; lines 4 on add keys to it ("    ", column 5). */
+#define RW METALS "remote_write:\n  - url: http://vm:8428/api/v1/write\n"
 #define A64 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define A56 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 
@@ -545,7 +626,7 @@ static const struct error_case error_cases[] = {
     {METALS "metal: [a]\n", ":2:1: unknown key \"metal\" (did you mean \"metals\"?)"},
     {METALS "colour: red\n", ":2:1: unknown key \"colour\" (expected one of: web, state_dir, "
                              "snapshot, evaluation_interval, metals, feeds, push_sources, "
-                             "targets)"},
+                             "targets, remote_write)"},
     {METALS "plant_stale_after: 62d\n", ":2:1: key \"plant_stale_after\" is not supported"},
     /* state_dir and snapshot */
     {METALS "state_dir: \"\"\n", ":2:12: state_dir: \"\" is empty (expected a path)"},
@@ -853,6 +934,42 @@ static const struct error_case error_cases[] = {
      ":4:7: targets.initiatives[0]: missing required key \"target\""},
     {INITIATIVE "      measure: workers_certified\n" DATES "      owner: me\n",
      ":9:7: targets.initiatives[0]: unknown key \"owner\""},
+    /* remote_write */
+    {METALS "remote_write:\n  - name: vm\n",
+     ":3:5: remote_write[0]: missing required key \"url\""},
+    {METALS "remote_write:\n  - url: file:///srv/x\n",
+     ":3:10: remote_write[0].url: \"file:///srv/x\" is a file URL (expected http:// or "
+     "https://)"},
+    {RW "    external_labels: {__name__: x}\n",
+     ":4:23: remote_write[0].external_labels.__name__: \"__name__\" starts with __, which "
+     "Prometheus reserves (__name__ is the metric name)"},
+    {RW "    external_labels: {1dc: x}\n",
+     ":4:23: remote_write[0].external_labels.1dc: \"1dc\" is not a label name (expected "
+     "[a-zA-Z_][a-zA-Z0-9_]*)"},
+    {RW "    external_labels: {dc: \"\"}\n",
+     ":4:27: remote_write[0].external_labels.dc: \"\" is empty (remote write sends no empty "
+     "label values)"},
+    {RW "    batch_max_samples: 500\n    queue_max_samples: 100\n",
+     ":5:24: remote_write[0].queue_max_samples: 100 is less than batch_max_samples 500 "
+     "(expected at least one batch)"},
+    {RW "    min_backoff: 1s\n    max_backoff: 500ms\n",
+     ":5:18: remote_write[0].max_backoff: 500ms is shorter than min_backoff"},
+    {RW "    bearer_token_file: t\n    basic_auth: {username: u, password_file: p}\n",
+     ":5:5: remote_write[0]: bearer_token_file and basic_auth are both set (expected one)"},
+    {RW "    headers: {Authorization: x}\n",
+     ":4:15: remote_write[0].headers.Authorization: \"Authorization\" is set by ingotd"},
+    {RW "    timeout: 0s\n", ":4:14: remote_write[0].timeout: 0s is out of range"},
+    {RW "    batch_max_samples: 0\n",
+     ":4:24: remote_write[0].batch_max_samples: 0 is out of range (expected 1..100000)"},
+    {RW "    retry_on_http_429: sometimes\n", ":4:24: remote_write[0].retry_on_http_429:"},
+    {RW "    queue_capacity: 10\n", ":4:5: remote_write[0]: unknown key \"queue_capacity\""},
+    {RW "    name: VM\n", ":4:11: remote_write[0].name: \"VM\" is not a valid name"},
+    {RW "  - url: http://vm:8428/api/v1/write\n",
+     ":4:10: remote_write[1].url: remote name \"vm:8428/api/v1/write\" is also "
+     "remote_write[0]'s (expected unique names: give one a name)"},
+    {RW "    name: a\n  - {url: http://other/api/v1/write, name: a}\n",
+     ":5:44: remote_write[1].name: remote name \"a\" is also remote_write[0]'s (expected "
+     "unique names)"},
 };
 
 static void test_error_cases(void **state)
@@ -1049,6 +1166,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_state_dir),
         cmocka_unit_test(test_feed_options),
+        cmocka_unit_test(test_remote_write),
         cmocka_unit_test(test_accepted_values),
         cmocka_unit_test(test_order_and_aliases),
         cmocka_unit_test(test_lookups),

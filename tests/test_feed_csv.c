@@ -3,6 +3,7 @@
  */
 #include "feed_recorder.h"
 
+#include <math.h>
 #include <stdio.h>
 
 #include "feed_csv.h"
@@ -349,6 +350,31 @@ static void test_long_cells(void **state)
     assert_key(recorded_record(r, 1), "short", "zinc", "2025-02", 3);
 }
 
+/* Bytes are not decoded: invalid UTF-8 reaches the record as it is, for
+ * the plant, metal and period rules to reject; a timestamp period too.
+ * Everything at once: a BOM, CRLF, a quoted line break, a ragged row. */
+static void test_bytes_pass_through(void **state)
+{
+    struct recorder *r = *state;
+    parse_ok(r,
+             "\xEF\xBB\xBFplant,metal,period,co2_tonnes\r\n"
+             "kz-\xff,zinc,2025-03-14T08:00:00+05:00,-0\r\n"
+             "\"kz\r\n-a\",\xed\xa0\x80,2025-01,1e400\r\n"
+             "kz-a,zinc\r\n",
+             3);
+    const struct feed_raw_record *rec = recorded_record(r, 0);
+    assert_key(rec, "kz-\xff", "zinc", "2025-03-14T08:00:00+05:00", 2);
+    assert_value(rec->fields[RECORD_CO2_TONNES], FEED_VALUE_PRESENT, 0);
+    assert_true(signbit(rec->fields[RECORD_CO2_TONNES].value));
+    rec = recorded_record(r, 1);
+    assert_key(rec, "kz\r\n-a", "\xed\xa0\x80", "2025-01", 3);
+    assert_value(rec->fields[RECORD_CO2_TONNES], FEED_VALUE_INVALID, 0);
+    assert_null(rec->problem);
+    rec = recorded_record(r, 2);
+    assert_key(rec, "kz-a", "zinc", NULL, 5);
+    assert_string_equal(rec->problem, "row has 2 cells, header has 4");
+}
+
 int main(void)
 {
 #define TEST(name) cmocka_unit_test_setup_teardown(name, recorder_setup, recorder_teardown)
@@ -369,6 +395,7 @@ int main(void)
         TEST(test_empty_text_cells_are_null),
         TEST(test_blank_lines_are_skipped),
         TEST(test_long_cells),
+        TEST(test_bytes_pass_through),
     };
 #undef TEST
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,6 +5,9 @@
 
 #include "feed_json.h"
 
+#include <math.h>
+#include <stdio.h>
+
 #define PLANTS_DOC(plants) "{\"schema\": \"ingot.feed.v1\", \"plants\": " plants "}"
 
 static int parse(struct recorder *r, const char *doc, char *err, size_t err_size)
@@ -327,6 +330,146 @@ static void test_structure_failures(void **state)
     expect_failures(*state, cases, sizeof(cases) / sizeof(cases[0]));
 }
 
+/* Truncated at every byte, a document fails as a whole with a position,
+ * and nothing is handed on. */
+static void test_every_truncation_fails(void **state)
+{
+    struct recorder *r = *state;
+    const char *doc =
+        "{\"schema\": \"ingot.feed.v1\",\n"
+        " \"plants\": [{\"id\": \"kz-balkhash-cu\", \"name\": \"Balkhash \\u00e9\\n\",\n"
+        "   \"capacity_tonnes_per_year\": 175000, \"green_operational\": true,\n"
+        "   \"records\": [{\"metal\": \"copper\", \"period\": \"2025-01\",\n"
+        "     \"production_tonnes\": 9800.5, \"co2_tonnes\": -0.25e-1, \"x\": [null, false]}]},\n"
+        "  {\"id\": \"kz-b\", \"records\": []}]}";
+    size_t len = strlen(doc);
+    for (size_t k = 0; k < len; k++) {
+        char err[256] = "";
+        assert_int_equal(feed_json_parse(doc, k, &r->sink, err, sizeof(err)), -1);
+        if (k == 0)
+            assert_string_equal(err, "empty document");
+        else
+            assert_true(strncmp(err, "line ", 5) == 0 && strstr(err, ", column ") != NULL);
+        assert_int_equal(r->count, 0);
+    }
+    char err[256] = "";
+    assert_int_equal(feed_json_parse(doc, len, &r->sink, err, sizeof(err)), 0);
+    assert_int_equal(r->count, 3);
+}
+
+/* 10,000 levels cost yajl a byte each, never stack: skipped where ingot
+ * does not look, a wrong type where it does, a syntax error unclosed. */
+static void test_deep_nesting(void **state)
+{
+    struct recorder *r = *state;
+    enum { DEEP = 10000 };
+    char *doc = malloc(2 * DEEP + 256);
+    assert_non_null(doc);
+    size_t k = (size_t)sprintf(doc, "{\"schema\": \"ingot.feed.v1\", \"plants\": [{\"id\": \"a\","
+                                    " \"records\": [{\"metal\": \"zinc\", \"x\": ");
+    memset(doc + k, '[', DEEP), k += DEEP;
+    memset(doc + k, ']', DEEP), k += DEEP;
+    sprintf(doc + k, "}]}]}");
+    char err[256] = "";
+    assert_int_equal(feed_json_parse(doc, strlen(doc), &r->sink, err, sizeof(err)), 0);
+    assert_int_equal(r->count, 2);
+    assert_text(recorded_record(r, 1)->metal, "zinc");
+
+    memset(doc, '[', DEEP);
+    memset(doc + DEEP, ']', DEEP);
+    assert_int_equal(feed_json_parse(doc, 2 * DEEP, &r->sink, err, sizeof(err)), -1);
+    assert_string_equal(err, "top level is not an object");
+    assert_int_equal(feed_json_parse(doc, DEEP, &r->sink, err, sizeof(err)), -1);
+    assert_string_equal(err, "line 1, column 10001: parse error: premature EOF");
+
+    k = (size_t)sprintf(doc, "{\"schema\": \"ingot.feed.v1\", \"plants\": [");
+    memset(doc + k, '{', 1), k += 1;
+    k += (size_t)sprintf(doc + k, "\"records\": [");
+    memset(doc + k, '[', DEEP), k += DEEP;
+    memset(doc + k, ']', DEEP), k += DEEP;
+    sprintf(doc + k, "]}]}");
+    assert_int_equal(feed_json_parse(doc, strlen(doc), &r->sink, err, sizeof(err)), -1);
+    assert_string_equal(err, "plants[0].records[0] is not an object");
+    assert_int_equal(r->count, 2);
+    free(doc);
+}
+
+/* Numbers at the edges: -0 is a number (ingest stores 0), a number too
+ * large fails the document only where ingot reads it, "NaN" is a string. */
+static void test_edge_numbers(void **state)
+{
+    struct recorder *r = *state;
+    static const struct failing_doc cases[] = {
+        {PLANTS_DOC("[{\"records\": [{\"waste_tonnes\": 1e400}]}]"),
+         "line 1, column 74: number too large: 1e400"},
+        {PLANTS_DOC("[{\"capacity_tonnes_per_year\": -1e400}]"),
+         "line 1, column 74: number too large: -1e400"},
+        {PLANTS_DOC("[{\"records\": [{\"co2_tonnes\": NaN}]}]"),
+         "line 1, column 68: lexical error: invalid char in json text."},
+        {PLANTS_DOC("[{\"records\": [{\"co2_tonnes\": -Infinity}]}]"),
+         "line 1, column 68: lexical error: malformed number, a digit is required after the "
+         "minus sign."},
+    };
+    expect_failures(r, cases, sizeof(cases) / sizeof(cases[0]));
+    char err[256] = "";
+    const char *doc = PLANTS_DOC(
+        "[{\"id\": \"kz\", \"notes\": 1e400, \"records\": [{\"production_tonnes\": -0,"
+        "  \"co2_tonnes\": \"NaN\", \"energy_mwh\": 1e-400, \"other\": -1e999}]}]");
+    assert_int_equal(parse(r, doc, err, sizeof(err)), 0);
+    const struct feed_raw_record *rec = recorded_record(r, 1);
+    assert_value(rec->fields[RECORD_PRODUCTION_TONNES], FEED_VALUE_PRESENT, 0);
+    assert_true(signbit(rec->fields[RECORD_PRODUCTION_TONNES].value));
+    assert_value(rec->fields[RECORD_CO2_TONNES], FEED_VALUE_INVALID, 0);
+    assert_value(rec->fields[RECORD_ENERGY_MWH], FEED_VALUE_PRESENT, 0);
+}
+
+/* yajl passes surrogates, overlong forms and code points above U+10FFFF;
+ * ingot does not, in values or keys, read or not. */
+#define BAD_UTF8 "lexical error: invalid bytes in UTF8 string."
+static void test_strict_utf8(void **state)
+{
+    static const struct failing_doc cases[] = {
+        /* The column is the end of the string (or key). */
+        {"{\"a\": \"\xed\xa0\x80\"}", "line 1, column 11: " BAD_UTF8},          /* surrogate */
+        {"{\"a\": \"x\xc0\xaf\"}", "line 1, column 11: " BAD_UTF8},              /* overlong */
+        {"{\"a\": \"\xf4\x90\x80\x80\"}", "line 1, column 12: " BAD_UTF8},      /* > U+10FFFF */
+        {"{\"a\": \"\\udc00\"}", "line 1, column 14: " BAD_UTF8}, /* yajl makes it ED B0 80 */
+        {"{\"\xed\xbf\xbf\": 1}", "line 1, column 6: " BAD_UTF8},              /* in a key */
+        {PLANTS_DOC("[{\"id\": \"kz\", \"name\": \"\xe0\x80\x80\"}]"),
+         "line 1, column 65: " BAD_UTF8},
+    };
+    expect_failures(*state, cases, sizeof(cases) / sizeof(cases[0]));
+    struct recorder *r = *state;
+    char err[256] = "";
+    assert_int_equal(parse(r,
+                           PLANTS_DOC("[{\"id\": \"kz\","
+                                      " \"name\": \"\\u00e9 \\ud83d\\ude00 \xe2\x82\xac\"}]"),
+                           err, sizeof(err)),
+                     0);
+    assert_text(recorded_plant(r, 0)->name.s, "\xc3\xa9 \xf0\x9f\x98\x80 \xe2\x82\xac");
+}
+
+/* A byte order mark is skipped (columns count after it); CRLF is space. */
+static void test_bom_and_crlf(void **state)
+{
+    struct recorder *r = *state;
+    static const struct failing_doc cases[] = {
+        {"\xEF\xBB\xBF", "empty document"},
+        {"\xEF\xBB\xBF[", "line 1, column 2: parse error: premature EOF"},
+        {"\xEF\xBB\xBF\xEF\xBB\xBF{}",
+         "line 1, column 1: lexical error: invalid char in json text."},
+    };
+    expect_failures(r, cases, sizeof(cases) / sizeof(cases[0]));
+    char err[256] = "";
+    const char *doc = "\xEF\xBB\xBF{\"schema\": \"ingot.feed.v1\",\r\n"
+                      " \"plants\": [{\"id\": \"kz\",\r\n"
+                      "  \"records\": [{\"metal\": \"zinc\"}]}]}\r\n";
+    assert_int_equal(parse(r, doc, err, sizeof(err)), 0);
+    assert_int_equal(r->count, 2);
+    assert_int_equal(recorded_plant(r, 0)->line, 2);
+    assert_int_equal(recorded_record(r, 1)->line, 3);
+}
+
 static void test_error_buffer(void **state)
 {
     struct recorder *r = *state;
@@ -363,6 +506,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_structure_failures, recorder_setup,
                                         recorder_teardown),
         cmocka_unit_test_setup_teardown(test_error_buffer, recorder_setup, recorder_teardown),
+        cmocka_unit_test_setup_teardown(test_every_truncation_fails, recorder_setup,
+                                        recorder_teardown),
+        cmocka_unit_test_setup_teardown(test_deep_nesting, recorder_setup, recorder_teardown),
+        cmocka_unit_test_setup_teardown(test_edge_numbers, recorder_setup, recorder_teardown),
+        cmocka_unit_test_setup_teardown(test_strict_utf8, recorder_setup, recorder_teardown),
+        cmocka_unit_test_setup_teardown(test_bom_and_crlf, recorder_setup, recorder_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

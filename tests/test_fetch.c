@@ -3,7 +3,8 @@
  * event_base with an evhttp server on 127.0.0.1 (an ephemeral port) and a
  * fetcher on the same base, plus file:// URLs on temporary files. The loop
  * runs until the expected callbacks arrived, bounded by a safety timer that
- * fails the test.
+ * fails the test. The retry policy (fetch_backoff_ms) and secret files
+ * (fetch_read_secret) are plain functions, tested without a server.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define OK_BODY "{\"plants\":[{\"id\":\"p1\"}]}\n"
@@ -57,6 +59,8 @@ struct harness {
     int n_gathered;
     char user_agent[128];
     char accept_encoding[128];
+    char if_none_match[128];
+    char if_modified_since[128];
     char temp_files[MAX_TEMP_FILES][64];
     int n_temp_files;
 };
@@ -67,6 +71,9 @@ struct outcome {
     struct fetch *handle;
     int calls;
     int ok;
+    enum fetch_outcome result;
+    char etag[FETCH_VALIDATOR_SIZE];
+    char last_modified[FETCH_VALIDATOR_SIZE];
     long status;
     char *body;
     size_t body_len;
@@ -80,6 +87,10 @@ struct outcome {
 };
 
 static void start(struct outcome *o, const char *target, int64_t timeout_ms);
+
+/* The validators of /etag, and what /echo answers for. */
+#define ETAG "\"v1\""
+#define LAST_MODIFIED "Tue, 01 Jul 2025 00:00:00 GMT"
 
 /* ---- server ---- */
 
@@ -110,6 +121,65 @@ static void reply_filled(struct evhttp_request *req, int code, const char *reaso
     memset(fill, 'x', n);
     reply_text(req, code, reason, fill, n);
     free(fill);
+}
+
+/* 304 when the request carries /etag's ETag or Last-Modified, else 200
+ * with both; the conditional headers seen are kept. */
+static void etag_handler(struct evhttp_request *req, void *arg)
+{
+    struct harness *h = arg;
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    const char *inm = evhttp_find_header(in, "If-None-Match");
+    const char *ims = evhttp_find_header(in, "If-Modified-Since");
+    snprintf(h->if_none_match, sizeof(h->if_none_match), "%s", inm ? inm : "");
+    snprintf(h->if_modified_since, sizeof(h->if_modified_since), "%s", ims ? ims : "");
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    evhttp_add_header(out, "ETag", ETAG);
+    evhttp_add_header(out, "Last-Modified", LAST_MODIFIED);
+    if ((inm && strcmp(inm, ETAG) == 0) || (ims && strcmp(ims, LAST_MODIFIED) == 0))
+        evhttp_send_reply(req, 304, "Not Modified", NULL);
+    else
+        reply_text(req, HTTP_OK, "OK", OK_BODY, strlen(OK_BODY));
+}
+
+/* Last-Modified is the answer's own Date: too fresh to be a validator. */
+static void fresh_handler(struct evhttp_request *req, void *arg)
+{
+    (void)arg;
+    char now[64];
+    time_t t = time(NULL);
+    struct tm tm;
+    strftime(now, sizeof(now), "%a, %d %b %Y %H:%M:%S GMT", gmtime_r(&t, &tm));
+    struct evkeyvalq *out = evhttp_request_get_output_headers(req);
+    evhttp_add_header(out, "Date", now);
+    evhttp_add_header(out, "Last-Modified", now);
+    evhttp_add_header(out, "ETag", ETAG);
+    reply_text(req, HTTP_OK, "OK", OK_BODY, strlen(OK_BODY));
+}
+
+/* A 304 nobody asked for. */
+static void unasked304_handler(struct evhttp_request *req, void *arg)
+{
+    (void)arg;
+    evhttp_send_reply(req, 304, "Not Modified", NULL);
+}
+
+static void status404_handler(struct evhttp_request *req, void *arg)
+{
+    (void)arg;
+    reply_text(req, HTTP_NOTFOUND, "Not Found", "no\n", 3);
+}
+
+/* Answers with the request's Authorization and X-Api-Version headers. */
+static void echo_handler(struct evhttp_request *req, void *arg)
+{
+    (void)arg;
+    struct evkeyvalq *in = evhttp_request_get_input_headers(req);
+    const char *auth = evhttp_find_header(in, "Authorization");
+    const char *version = evhttp_find_header(in, "X-Api-Version");
+    char body[256];
+    int len = snprintf(body, sizeof(body), "%s|%s", auth ? auth : "", version ? version : "");
+    reply_text(req, HTTP_OK, "OK", body, (size_t)len);
 }
 
 static void exact_handler(struct evhttp_request *req, void *arg)
@@ -309,6 +379,11 @@ static int setup(void **state)
         {"/gzip", gzip_handler},
         {"/slow", slow_handler},
         {"/gather", gather_handler},
+        {"/etag", etag_handler},
+        {"/fresh", fresh_handler},
+        {"/unasked304", unasked304_handler},
+        {"/status404", status404_handler},
+        {"/echo", echo_handler},
     };
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
         assert_int_equal(evhttp_set_cb(h->http, routes[i].path, routes[i].cb, h), 0);
@@ -375,6 +450,10 @@ static void record_cb(const struct fetch_result *r, void *arg)
     struct harness *h = o->h;
     if (++o->calls == 1) {
         o->ok = r->ok;
+        o->result = r->outcome;
+        snprintf(o->etag, sizeof(o->etag), "%s", r->etag ? r->etag : "");
+        snprintf(o->last_modified, sizeof(o->last_modified), "%s",
+                 r->last_modified ? r->last_modified : "");
         o->status = r->http_status;
         o->body_len = r->body_len;
         o->body_terminated = r->body != NULL && r->body[r->body_len] == '\0';
@@ -400,18 +479,25 @@ static void record_cb(const struct fetch_result *r, void *arg)
         event_base_loopbreak(h->base);
 }
 
-/* Starts fetching target: a path on the test server, or a whole URL. */
-static void start_limited(struct outcome *o, const char *target, int64_t timeout_ms,
-                          uint64_t max_body)
+/* Starts fetching target (a path on the test server, or a whole URL) with
+ * options (url and callback filled in here). */
+static void start_with(struct outcome *o, const char *target, struct fetch_options options)
 {
     char url[256];
     if (target[0] == '/')
         snprintf(url, sizeof(url), "http://127.0.0.1:%d%s", o->h->port, target);
     else
         snprintf(url, sizeof(url), "%s", target);
-    struct fetch_options options = {.url = url, .timeout_ms = timeout_ms, .max_body_bytes = max_body};
+    options.url = url;
     o->handle = fetch_start(o->h->fetcher, &options, record_cb, o);
     assert_non_null(o->handle);
+}
+
+static void start_limited(struct outcome *o, const char *target, int64_t timeout_ms,
+                          uint64_t max_body)
+{
+    start_with(o, target,
+               (struct fetch_options){.timeout_ms = timeout_ms, .max_body_bytes = max_body});
 }
 
 static void start(struct outcome *o, const char *target, int64_t timeout_ms)
@@ -470,20 +556,39 @@ static void outcome_clear(struct outcome *o)
     free(o->error);
 }
 
+/* Waits for the one callback of the fetch o started, and checks what
+ * every result promises. */
+static void wait_one(struct harness *h, struct outcome *o)
+{
+    wait_callbacks(h, 1);
+    run_for(h, 20); /* a second callback would show here */
+    assert_int_equal(o->calls, 1);
+    assert_true(o->body_terminated);
+    assert_int_equal(o->ok, o->result == FETCH_OK);
+    if (o->result == FETCH_OK || o->result == FETCH_NOT_MODIFIED)
+        assert_null(o->error);
+    else
+        assert_non_null(o->error);
+    if (!o->ok)
+        assert_int_equal(o->body_len, 0);
+}
+
 /* Fetches target alone and waits for its one callback. */
 static void fetch_one(struct harness *h, struct outcome *o, const char *target, int64_t timeout_ms,
                       uint64_t max_body)
 {
     o->h = h;
     start_limited(o, target, timeout_ms, max_body);
-    wait_callbacks(h, 1);
-    run_for(h, 20); /* a second callback would show here */
-    assert_int_equal(o->calls, 1);
-    assert_true(o->body_terminated);
-    if (o->ok)
-        assert_null(o->error);
-    else
-        assert_non_null(o->error);
+    wait_one(h, o);
+}
+
+/* Fetches target alone with options and waits for its one callback. */
+static void fetch_with(struct harness *h, struct outcome *o, const char *target,
+                       struct fetch_options options)
+{
+    o->h = h;
+    start_with(o, target, options);
+    wait_one(h, o);
 }
 
 static void assert_contains(const char *haystack, const char *needle)
@@ -500,9 +605,11 @@ static void test_ok(void **state)
     struct outcome o = {0};
     fetch_one(h, &o, "/ok", 2000, LIMIT);
     assert_true(o.ok);
+    assert_int_equal(o.result, FETCH_OK);
     assert_int_equal(o.status, 200);
     assert_string_equal(o.body, OK_BODY);
     assert_int_equal(o.body_len, strlen(OK_BODY));
+    assert_string_equal(o.etag, ""); /* none sent */
     assert_true(o.duration > 0 && o.duration < SAFETY_SECONDS);
     assert_true(strncmp(h->user_agent, "ingot/", 6) == 0);
     assert_contains(h->accept_encoding, "gzip");
@@ -526,6 +633,7 @@ static void test_body_over_announced_limit(void **state)
     struct outcome o = {0};
     fetch_one(h, &o, "/big", 2000, LIMIT);
     assert_false(o.ok);
+    assert_int_equal(o.result, FETCH_BODY_TOO_LARGE);
     assert_string_equal(o.error, "body exceeds max_body_bytes (1024 bytes)");
     assert_int_equal(o.body_len, 0);
     outcome_clear(&o);
@@ -537,6 +645,7 @@ static void test_body_over_limit_chunked(void **state)
     struct outcome o = {0};
     fetch_one(h, &o, "/bigchunked", 2000, LIMIT);
     assert_false(o.ok);
+    assert_int_equal(o.result, FETCH_BODY_TOO_LARGE);
     assert_string_equal(o.error, "body exceeds max_body_bytes (1024 bytes)");
     outcome_clear(&o);
 }
@@ -547,6 +656,7 @@ static void test_status_503(void **state)
     struct outcome o = {0};
     fetch_one(h, &o, "/status503", 2000, LIMIT);
     assert_false(o.ok);
+    assert_int_equal(o.result, FETCH_HTTP_5XX);
     assert_int_equal(o.status, 503);
     assert_string_equal(o.error, "HTTP 503");
     assert_int_equal(o.body_len, 0);
@@ -570,6 +680,7 @@ static void test_redirect_loop(void **state)
     struct outcome o = {0};
     fetch_one(h, &o, "/loop", 2000, LIMIT);
     assert_false(o.ok);
+    assert_int_equal(o.result, FETCH_HTTP_4XX);
     assert_contains(o.error, "Maximum (5) redirects followed");
     outcome_clear(&o);
 }
@@ -580,6 +691,7 @@ static void test_redirect_to_ftp_refused(void **state)
     struct outcome o = {0};
     fetch_one(h, &o, "/redirect_ftp", 2000, LIMIT);
     assert_false(o.ok);
+    assert_int_equal(o.result, FETCH_HTTP_4XX);
     assert_contains(o.error, "Unsupported protocol");
     outcome_clear(&o);
 }
@@ -612,6 +724,7 @@ static void test_timeout(void **state)
     struct outcome o = {0};
     fetch_one(h, &o, "/slow", 300, LIMIT);
     assert_false(o.ok);
+    assert_int_equal(o.result, FETCH_TIMEOUT);
     assert_string_equal(o.error, "timeout after 300ms");
     assert_int_equal(o.status, 0);
     assert_true(o.duration >= 0.25 && o.duration < 3);
@@ -643,6 +756,7 @@ static void test_connect_refused(void **state)
     snprintf(detail, sizeof(detail), "Failed to connect to 127.0.0.1 port %d", port);
     fetch_one(h, &o, url, 2000, LIMIT);
     assert_false(o.ok);
+    assert_int_equal(o.result, FETCH_CONNECT_ERROR);
     assert_int_equal(o.status, 0);
     assert_true(strncmp(o.error, "connect failed: Couldn't connect to server: ", 44) == 0);
     assert_contains(o.error, detail);
@@ -672,6 +786,7 @@ static void test_connect_timeout(void **state)
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/ok", ntohs(sin.sin_port));
     fetch_one(h, &o, url, 300, LIMIT);
     assert_false(o.ok);
+    assert_int_equal(o.result, FETCH_TIMEOUT);
     assert_string_equal(o.error, "connect failed: timeout after 300ms");
     outcome_clear(&o);
     for (int i = 0; i < 2; i++)
@@ -724,6 +839,233 @@ static void test_invalid_options(void **state)
     assert_int_equal(o.calls, 0);
 }
 
+static void test_status_404(void **state)
+{
+    struct harness *h = *state;
+    struct outcome o = {0};
+    fetch_one(h, &o, "/status404", 2000, LIMIT);
+    assert_int_equal(o.result, FETCH_HTTP_4XX);
+    assert_string_equal(o.error, "HTTP 404");
+    outcome_clear(&o);
+}
+
+/* A 200 hands over its validators; sending them back gets a 304, which is
+ * not_modified with no body and no error. */
+static void test_conditional(void **state)
+{
+    struct harness *h = *state;
+    struct outcome first = {0}, by_etag = {0}, by_date = {0};
+    fetch_one(h, &first, "/etag", 2000, LIMIT);
+    assert_int_equal(first.result, FETCH_OK);
+    assert_string_equal(first.body, OK_BODY);
+    assert_string_equal(first.etag, ETAG);
+    assert_string_equal(first.last_modified, LAST_MODIFIED);
+    assert_string_equal(h->if_none_match, "");
+    assert_string_equal(h->if_modified_since, "");
+
+    fetch_with(h, &by_etag, "/etag",
+               (struct fetch_options){.timeout_ms = 2000, .max_body_bytes = LIMIT, .etag = ETAG});
+    assert_int_equal(by_etag.result, FETCH_NOT_MODIFIED);
+    assert_int_equal(by_etag.status, 304);
+    assert_int_equal(by_etag.body_len, 0);
+    assert_string_equal(by_etag.etag, "");
+    assert_string_equal(h->if_none_match, ETAG);
+
+    fetch_with(h, &by_date, "/etag",
+               (struct fetch_options){
+                   .timeout_ms = 2000, .max_body_bytes = LIMIT, .last_modified = LAST_MODIFIED});
+    assert_int_equal(by_date.result, FETCH_NOT_MODIFIED);
+    assert_string_equal(h->if_modified_since, LAST_MODIFIED);
+    assert_string_equal(h->if_none_match, "");
+    outcome_clear(&first);
+    outcome_clear(&by_etag);
+    outcome_clear(&by_date);
+}
+
+/* A Last-Modified in the second of the answer is not handed over: a change
+ * later in that second would keep it. */
+static void test_fresh_last_modified_not_kept(void **state)
+{
+    struct harness *h = *state;
+    struct outcome o = {0};
+    fetch_one(h, &o, "/fresh", 2000, LIMIT);
+    assert_int_equal(o.result, FETCH_OK);
+    assert_string_equal(o.etag, ETAG);
+    assert_string_equal(o.last_modified, "");
+    outcome_clear(&o);
+}
+
+static void test_unasked_304(void **state)
+{
+    struct harness *h = *state;
+    struct outcome o = {0};
+    fetch_one(h, &o, "/unasked304", 2000, LIMIT);
+    assert_int_equal(o.result, FETCH_HTTP_4XX);
+    assert_string_equal(o.error, "HTTP 304 to an unconditional request");
+    outcome_clear(&o);
+}
+
+static void test_bearer_and_headers(void **state)
+{
+    struct harness *h = *state;
+    struct outcome o = {0};
+    struct config_header headers[] = {{.name = "X-Api-Version", .value = "2"}};
+    fetch_with(h, &o, "/echo",
+               (struct fetch_options){.timeout_ms = 2000, .max_body_bytes = LIMIT,
+                                      .bearer_token = "tok-123", .headers = headers,
+                                      .n_headers = 1});
+    assert_int_equal(o.result, FETCH_OK);
+    assert_string_equal(o.body, "Bearer tok-123|2");
+    outcome_clear(&o);
+}
+
+static void test_basic_auth(void **state)
+{
+    struct harness *h = *state;
+    struct outcome o = {0};
+    fetch_with(h, &o, "/echo",
+               (struct fetch_options){.timeout_ms = 2000, .max_body_bytes = LIMIT,
+                                      .username = "ingot", .password = "pa:ss"});
+    assert_int_equal(o.result, FETCH_OK);
+    assert_string_equal(o.body, "Basic aW5nb3Q6cGE6c3M=|");
+    outcome_clear(&o);
+}
+
+/* Nothing arrives: the stall check ends the fetch after connect_timeout,
+ * long before the total timeout. */
+static void test_stalled(void **state)
+{
+    struct harness *h = *state;
+    struct outcome o = {0};
+    fetch_with(h, &o, "/slow",
+               (struct fetch_options){.timeout_ms = 4000, .connect_timeout_ms = 1000,
+                                      .max_body_bytes = LIMIT});
+    assert_int_equal(o.result, FETCH_TIMEOUT);
+    assert_string_equal(o.error, "stalled: under 100 bytes/s for 1s");
+    assert_true(o.duration >= 0.9 && o.duration < 3.5);
+    outcome_clear(&o);
+}
+
+/* ---- pure functions ---- */
+
+static void test_outcome_names(void **state)
+{
+    (void)state;
+    static const char *const want[] = {"ok", "not_modified", "timeout", "connect_error",
+                                       "http_4xx", "http_5xx", "tls_error", "body_too_large",
+                                       "parse_error"};
+    assert_int_equal(FETCH_OUTCOME_COUNT, sizeof(want) / sizeof(want[0]));
+    for (int i = 0; i < FETCH_OUTCOME_COUNT; i++)
+        assert_string_equal(fetch_outcome_names[i], want[i]);
+}
+
+/* xorshift64, so the spread is exercised with well-mixed bits. */
+static uint64_t test_random(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+static void test_backoff(void **state)
+{
+    (void)state;
+    const int64_t min = 1000, max = 60000;
+    /* The ends of the spread: never below min_backoff, never above max. */
+    assert_int_equal(fetch_backoff_ms(min, max, 1, 0), min);
+    assert_int_equal(fetch_backoff_ms(min, max, 1, 200), 1100);
+    assert_int_equal(fetch_backoff_ms(min, max, 2, 0), 1800);
+    assert_int_equal(fetch_backoff_ms(min, max, 2, 400), 2200);
+    assert_int_equal(fetch_backoff_ms(min, max, 3, 0), 3600);
+    assert_int_equal(fetch_backoff_ms(min, max, 7, 0), 54000);   /* 64 s capped at 60 */
+    assert_int_equal(fetch_backoff_ms(min, max, 7, 6000), max);
+    assert_int_equal(fetch_backoff_ms(min, max, 1000, 0), 54000);
+    int64_t far = fetch_backoff_ms(min, max, UINT64_MAX, UINT64_MAX);
+    assert_true(far >= 54000 && far <= max);
+    assert_int_equal(fetch_backoff_ms(min, min, 5, 77), min);      /* min == max */
+    assert_int_equal(fetch_backoff_ms(100, 7LL * 86400 * 1000, 200, 0), 7LL * 86400 * 900);
+
+    /* Doubling within +-10 %, and the spread covers its range. */
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    for (uint64_t n = 1; n <= 12; n++) {
+        int64_t base = min << (n - 1) < max ? min << (n - 1) : max;
+        int64_t lo = INT64_MAX, hi = 0;
+        for (int i = 0; i < 2000; i++) {
+            int64_t d = fetch_backoff_ms(min, max, n, test_random(&x));
+            assert_true(d >= min && d <= max);
+            assert_true(d >= base - base / 10 && d <= base + base / 10);
+            lo = d < lo ? d : lo;
+            hi = d > hi ? d : hi;
+        }
+        assert_true(lo < base - base / 20 || lo == min);
+        assert_true(hi > base + base / 20 || hi == max);
+    }
+}
+
+/* Writes content into a fresh temporary file whose path goes into path. */
+static void secret_file(char *path, size_t size, const char *content)
+{
+    snprintf(path, size, "/tmp/ingot-test-secret-XXXXXX");
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, content, strlen(content)), (ssize_t)strlen(content));
+    close(fd);
+}
+
+static void test_read_secret(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *content;
+        const char *want; /* NULL: an error containing this is expected in err */
+        const char *err;
+    } cases[] = {
+        {"tok-123\n", "tok-123", NULL},
+        {"tok-123", "tok-123", NULL},
+        {"  tok-123 \r\nsecond line\n", "tok-123", NULL},
+        {"pass word\n", "pass word", NULL},
+        {"\n", NULL, "the first line is empty"},
+        {"", NULL, "the first line is empty"},
+        {"tok\x01x\n", NULL, "control character"},
+        {"0123456789abcdef\n", NULL, "longer than 15 bytes"},
+        {"0123456789abcde\n", "0123456789abcde", NULL},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char path[64], buf[16], err[256] = "";
+        secret_file(path, sizeof(path), cases[i].content);
+        int rc = fetch_read_secret(path, buf, sizeof(buf), err, sizeof(err));
+        if (cases[i].want != NULL) {
+            assert_int_equal(rc, 0);
+            assert_string_equal(buf, cases[i].want);
+        } else {
+            assert_int_equal(rc, -1);
+            assert_contains(err, cases[i].err);
+            assert_contains(err, path);
+            assert_string_equal(buf, "");
+        }
+        unlink(path);
+    }
+    char buf[16], err[256];
+    assert_int_equal(fetch_read_secret("/nonexistent/ingot/token", buf, sizeof(buf), err,
+                                       sizeof(err)), -1);
+    assert_string_equal(err, "/nonexistent/ingot/token: No such file or directory");
+    assert_int_equal(fetch_read_secret("/tmp", buf, sizeof(buf), err, sizeof(err)), -1);
+    assert_string_equal(err, "/tmp: not a regular file");
+    /* A first line longer than the reader's own buffer is refused, not cut. */
+    char path[64];
+    char *long_line = malloc(10000);
+    assert_non_null(long_line);
+    memset(long_line, 'a', 9999);
+    long_line[9999] = '\0';
+    secret_file(path, sizeof(path), long_line);
+    char big[8192];
+    assert_int_equal(fetch_read_secret(path, big, sizeof(big), err, sizeof(err)), -1);
+    assert_contains(err, "longer than");
+    unlink(path);
+    free(long_line);
+}
+
 /* ---- file:// ---- */
 
 static void test_file_ok(void **state)
@@ -758,6 +1100,7 @@ static void test_file_missing(void **state)
     struct outcome o = {0};
     fetch_one(h, &o, "file:///nonexistent/ingot/feed.json", 2000, LIMIT);
     assert_false(o.ok);
+    assert_int_equal(o.result, FETCH_CONNECT_ERROR);
     assert_contains(o.error, "Couldn't read a file");
     outcome_clear(&o);
 }
@@ -770,6 +1113,7 @@ static void test_file_over_limit(void **state)
     snprintf(url, sizeof(url), "file://%s", temp_file(h, GZIP_TEXT, strlen(GZIP_TEXT)));
     fetch_one(h, &o, url, 2000, 10);
     assert_false(o.ok);
+    assert_int_equal(o.result, FETCH_BODY_TOO_LARGE);
     assert_string_equal(o.error, "body exceeds max_body_bytes (10 bytes)");
     outcome_clear(&o);
 }
@@ -927,6 +1271,16 @@ int main(void)
         T(test_fetcher_free_from_callback),
         T(test_start_from_callback),
         T(test_cancel_finished_from_callback),
+        T(test_status_404),
+        T(test_conditional),
+        T(test_fresh_last_modified_not_kept),
+        T(test_unasked_304),
+        T(test_bearer_and_headers),
+        T(test_basic_auth),
+        T(test_stalled),
+        cmocka_unit_test(test_outcome_names),
+        cmocka_unit_test(test_backoff),
+        cmocka_unit_test(test_read_secret),
     };
 #undef T
     int failed = cmocka_run_group_tests(tests, NULL, NULL);

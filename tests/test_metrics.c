@@ -113,7 +113,22 @@ static void test_sample_lines(void **state)
     assert_line(r, "ingot_feed_interval_seconds{feed=\"prod\"} 60");
     assert_line(r, "ingot_feed_up{feed=\"prod\"} 0");
     assert_line(r, "ingot_feed_records_rejected_total{feed=\"csv\",reason=\"granularity_conflict\"} 0");
-    assert_line(r, "ingot_feed_fetches_total{feed=\"prod\",result=\"error\"} 0");
+    /* Every result of the bounded set, 0 before any fetch. */
+    for (int o = 0; o < FETCH_OUTCOME_COUNT; o++) {
+        char line[128];
+        snprintf(line, sizeof(line), "ingot_feed_fetches_total{feed=\"prod\",result=\"%s\"} 0",
+                 fetch_outcome_names[o]);
+        assert_line(r, line);
+    }
+    assert_null(strstr(r->text, "result=\"error\""));
+    assert_line(r, "ingot_feed_consecutive_failures{feed=\"prod\"} 0");
+    assert_line(r, "# TYPE ingot_feed_consecutive_failures gauge");
+    /* Data quality: kz-a reported copper in 2025 (with CO2), kz-b in 2024 (without). */
+    assert_line(r, "ingot_national_plants_reporting{metal=\"copper\",year=\"2025\"} 1");
+    assert_line(r, "ingot_national_plants_reporting{metal=\"copper\",year=\"2024\"} 1");
+    assert_line(r, "ingot_national_plants_reporting{metal=\"zinc\",year=\"2025\"} 0");
+    assert_line(r, "ingot_national_emissions_coverage_ratio{year=\"2025\"} 1");
+    assert_line(r, "ingot_national_emissions_coverage_ratio{year=\"2024\"} 0");
     assert_line(r, "# TYPE ingot_feed_records_accepted_total counter");
 }
 
@@ -122,6 +137,8 @@ static void test_omitted_series(void **state)
     const struct rendered *r = *state;
     /* No output in the baseline year: no ratio against it. */
     assert_null(strstr(r->text, "ingot_national_output_vs_baseline_ratio{"));
+    /* No production in 2023: no coverage. */
+    assert_null(strstr(r->text, "ingot_national_emissions_coverage_ratio{year=\"2023\"}"));
     /* kz-b reported no CO2; kz-b has no capacity; no feed has succeeded. */
     assert_null(strstr(r->text, "ingot_plant_co2_tonnes{plant=\"kz-b\""));
     assert_null(strstr(r->text, "ingot_plant_capacity_tonnes_per_year{plant=\"kz-b\""));
@@ -163,7 +180,7 @@ static void test_families_grouped(void **state)
         }
         line = end + 1;
     }
-    assert_int_equal(n_seen, 39);
+    assert_int_equal(n_seen, 42);
 }
 
 static void test_daemon_families(void **state)
@@ -192,6 +209,53 @@ static void test_daemon_families(void **state)
     free(r.text);
 }
 
+/* A push source is in the feed families that are not about fetching, and
+ * in none of the others; its delivery keeps its plant fresh. */
+static void test_push_source_families(void **state)
+{
+    (void)state;
+    static char *plants[] = {"kz-a"};
+    struct config_feed source = {.name = "pusher", .format = FEED_FORMAT_JSON,
+                                 .stale_after_ms = 86400000, .plants = plants, .n_plants = 1,
+                                 .token_file = "/dev/null"};
+    struct config config = fixture_config;
+    config.push_sources = &source;
+    config.n_push_sources = 1;
+    struct store *store = store_new();
+    struct event_base *base = event_base_new();
+    struct eval_clock clock = {.fixed = true, .at = FIXTURE_NOW};
+    struct feeds *feeds = feeds_new(base, store, &clock, noop, NULL);
+    assert_int_equal(feeds_configure(feeds, &config), 0);
+    struct ingest_counts c = {0};
+    char err[256];
+    assert_int_equal(ingest_document(store, &config, &source, FIXTURE_NOW, fleet, strlen(fleet),
+                                     &c, err, sizeof(err)), 0);
+    feeds_push_delivered(feeds, 0, &c, true);
+    /* kz-b's records come from "prod", which never succeeded. */
+    struct ingest_counts pulled = {0};
+    assert_int_equal(ingest_document(store, &config, &fixture_feeds[0], FIXTURE_NOW, fleet,
+                                     strlen(fleet), &pulled, err, sizeof(err)), 0);
+    struct evaluation *ev = evaluation_run(store, &config, FIXTURE_NOW);
+    struct rendered r;
+    r.text = metrics_render(&config, store, ev, feeds, EXPO_FORMAT_TEXT, &r.len);
+    assert_non_null(r.text);
+    assert_line(&r, "ingot_feed_records_accepted_total{feed=\"pusher\"} 1");
+    assert_line(&r, "ingot_feed_records_rejected_total{feed=\"pusher\",reason=\"plant_not_allowed\"} 1");
+    assert_line(&r, "ingot_feed_records_rejected_total{feed=\"pusher\",reason=\"invalid_plant\"} 0");
+    assert_non_null(strstr(r.text, "\ningot_feed_last_success_timestamp_seconds{feed=\"pusher\"} "));
+    assert_null(strstr(r.text, "ingot_feed_up{feed=\"pusher\"}"));
+    assert_null(strstr(r.text, "ingot_feed_interval_seconds{feed=\"pusher\"}"));
+    assert_null(strstr(r.text, "ingot_feed_fetch_duration_seconds{feed=\"pusher\"}"));
+    assert_null(strstr(r.text, "ingot_feed_fetches_total{feed=\"pusher\""));
+    assert_line(&r, "ingot_plant_stale{plant=\"kz-a\"} 0");
+    assert_line(&r, "ingot_plant_stale{plant=\"kz-b\"} 1");
+    free(r.text);
+    evaluation_free(ev);
+    feeds_free(feeds);
+    event_base_free(base);
+    store_free(store);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -199,6 +263,7 @@ int main(void)
         cmocka_unit_test(test_omitted_series),
         cmocka_unit_test(test_families_grouped),
         cmocka_unit_test(test_daemon_families),
+        cmocka_unit_test(test_push_source_families),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

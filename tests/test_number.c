@@ -82,6 +82,42 @@ static void test_tiny_and_negative_zero(void **state)
     assert_true(out == 0 && signbit(out));
 }
 
+static void test_decimal_comma(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        double value;
+    } good[] = {
+        {"0", 0},           {"1234,5", 1234.5},     {"1.234,5", 1234.5},
+        {"1.234", 1234},    {"-1.234.567,89", -1234567.89},
+        {"+0,25", 0.25},    {"-0,25e3", -250},      {"12.345.678", 12345678},
+        {"999.000,001", 999000.001}, {"1,5E-1", 0.15}, {"007", 7},
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        double out = -1;
+        assert_int_equal(number_parse_decimal_comma(good[i].text, strlen(good[i].text), &out),
+                         0);
+        assert_true(out == good[i].value);
+    }
+    static const char *const bad[] = {
+        "",        "-",        ",5",      "1,",      "1.5",      "12.34",   "1.2345",
+        "1234.567", ".123",    "1..234",  "1.234.",  "1,234.5",  "1,2,3",   "1,5e1.0",
+        "1.234,",  "1 234,5",  "NaN",     "1e999",   "1,5 ",     " 1,5",    "1.234,5.6",
+        "0x1,5",   "1.234e3,5",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        double out = 123;
+        assert_int_equal(number_parse_decimal_comma(bad[i], strlen(bad[i]), &out), -1);
+        assert_true(out == 123);
+    }
+    char text[NUMBER_MAX_LEN + 1];
+    memset(text, '1', sizeof(text));
+    double out = 0;
+    assert_int_equal(number_parse_decimal_comma(text, NUMBER_MAX_LEN + 1, &out), -1);
+    assert_int_equal(number_parse_decimal_comma(text, NUMBER_MAX_LEN, &out), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -90,6 +126,7 @@ int main(void)
         cmocka_unit_test(test_reads_exactly_len_bytes),
         cmocka_unit_test(test_length_limit),
         cmocka_unit_test(test_tiny_and_negative_zero),
+        cmocka_unit_test(test_decimal_comma),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -497,6 +497,33 @@ static void test_empty_store(void **state)
     store_free(s);
 }
 
+/* A text attribute that is not UTF-8 (an overlong "/") is handed on as
+ * INVALID and not restored: it would become a label value. */
+static void test_text_not_utf8(void **state)
+{
+    struct recorder *r = *state;
+    struct store *s = store_new();
+    struct store_plant *p = store_plant_get(s, "kz-a");
+    assert_non_null(p);
+    assert_int_equal(store_plant_set_text(&p->name, "bad \xC0\xAF name"), 0);
+    assert_int_equal(store_plant_set_text(&p->region, "North"), 0);
+    uint8_t *buf;
+    size_t len;
+    encode(s, false, &buf, &len);
+    read_ok(buf, len, r, NULL);
+    assert_int_equal(r->count, 1);
+    assert_int_equal(recorded_plant(r, 0)->name.state, FEED_VALUE_INVALID);
+    assert_int_equal(recorded_plant(r, 0)->region.state, FEED_VALUE_PRESENT);
+    struct store *restored = store_new();
+    char err[256];
+    assert_int_equal(snapshot_restore(restored, buf, len, NULL, err, sizeof(err)), 0);
+    assert_null(store_plant_find(restored, "kz-a")->name);
+    assert_string_equal(store_plant_find(restored, "kz-a")->region, "North");
+    store_free(restored);
+    free(buf);
+    store_free(s);
+}
+
 /* The evaluation and the feeds are written, and reading skips them. */
 static void test_national_and_feeds_written_not_read(void **state)
 {
@@ -886,6 +913,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_read_round_trip, recorder_setup, recorder_teardown),
         cmocka_unit_test(test_restore_round_trip),
         cmocka_unit_test_setup_teardown(test_empty_store, recorder_setup, recorder_teardown),
+        cmocka_unit_test_setup_teardown(test_text_not_utf8, recorder_setup, recorder_teardown),
         cmocka_unit_test_setup_teardown(test_national_and_feeds_written_not_read,
                                         recorder_setup, recorder_teardown),
         cmocka_unit_test_setup_teardown(test_unknown_fields_skipped, recorder_setup,

@@ -352,6 +352,48 @@ struct damage {
     const char *reason;
 };
 
+/* Other files of state_dir: the same framing with a magic of their own,
+ * written under their name (replaced), never pruned, and told from
+ * snapshots by the magic. */
+static void test_framed_files(void **state)
+{
+    struct fixture *f = *state;
+    char err[256], path[512];
+    assert_int_equal(snapshot_file_write_framed(f->dir, "remote-write-vm.pending", "INGOTRW1",
+                                                (const uint8_t *)"one", 3, err, sizeof(err)),
+                     0);
+    assert_int_equal(snapshot_file_write_framed(f->dir, "remote-write-vm.pending", "INGOTRW1",
+                                                (const uint8_t *)"two!", 4, err, sizeof(err)),
+                     0);
+    write_ok(f, T_2000, "snap", 1);
+    char names[512];
+    list_names(f, names, sizeof(names));
+    assert_string_equal(names, "remote-write-vm.pending\n" N_2000 "\n");
+
+    path_in(f, "remote-write-vm.pending", path, sizeof(path));
+    uint8_t *out = NULL;
+    size_t len = 0;
+    assert_int_equal(snapshot_file_read_framed(path, "INGOTRW1", "pending", &out, &len, err,
+                                               sizeof(err)),
+                     0);
+    assert_int_equal(len, 4);
+    assert_memory_equal(out, "two!", 4);
+    free(out);
+    assert_int_equal(snapshot_file_read(path, &out, &len, err, sizeof(err)), -1);
+    assert_string_equal(err, "not a snapshot file (bad magic)");
+    path_in(f, N_2000, path, sizeof(path));
+    assert_int_equal(snapshot_file_read_framed(path, "INGOTRW1", "remote write pending", &out,
+                                               &len, err, sizeof(err)),
+                     -1);
+    assert_string_equal(err, "not a remote write pending file (bad magic)");
+
+    assert_int_equal(snapshot_file_write_framed(f->dir, "../x", "INGOTRW1", NULL, 0, err,
+                                                sizeof(err)),
+                     -1);
+    assert_int_equal(snapshot_file_write_framed(f->dir, "x", "SHORT", NULL, 0, err, sizeof(err)),
+                     -1);
+}
+
 static void test_damaged_files(void **state)
 {
     struct fixture *f = *state;
@@ -622,6 +664,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_keep_newest, setup, teardown),
         cmocka_unit_test_setup_teardown(test_keep_never_removes_the_new_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stale_temporaries_and_strangers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_framed_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damaged_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_load_falls_back_past_a_damaged_file, setup,
                                         teardown),

@@ -215,10 +215,11 @@ static void test_elements_match_metrics(void **state)
         if (!strstr(f->metrics, needle))
             fail_msg("page element not in /metrics: %s", line);
     }
-    /* Production 6 + 4 + 4 (zinc and aluminum: no projection, no growth),
-     * output 1 (its target), intensities 3 + 3 + 2 (no waste reported),
+    /* Production 7 + 5 + 5 (plants reporting included; zinc and aluminum:
+     * no projection, no growth), output 1 (its target), intensities
+     * 3 + 3 + 2 (no waste reported) and the CO2 coverage 1,
      * initiatives 3 x 5, feeds 6 + 4 (csv: no success), plants 2. */
-    assert_int_equal(n, 50);
+    assert_int_equal(n, 52);
 }
 
 static void assert_element(const struct fixture *f, const char *attributes, const char *value)
@@ -259,6 +260,13 @@ static void test_exact_values(void **state)
                       HOSTILE_FEED_HTML "\"", "3");
     assert_element(f, "data-metric=\"ingot_feed_records_rejected_total\" data-feed=\""
                       HOSTILE_FEED_HTML "\" data-reason=\"unknown_metal\"", "1");
+    /* Data quality: one plant made copper in 2025, with its CO2. */
+    assert_element(f, "data-metric=\"ingot_national_plants_reporting\" data-metal=\"copper\" "
+                      "data-year=\"2025\"", "1");
+    assert_element(f, "data-metric=\"ingot_national_plants_reporting\" data-metal=\"zinc\" "
+                      "data-year=\"2025\"", "0");
+    assert_element(f, "data-metric=\"ingot_national_emissions_coverage_ratio\" "
+                      "data-year=\"2025\"", "1");
     /* The hostile feed, which may write kz-b, succeeded just now. */
     assert_element(f, "data-metric=\"ingot_plant_stale\" data-plant=\"kz-b\"", "0");
     /* The national picture shows the current and target year (2025 only). */

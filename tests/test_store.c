@@ -100,6 +100,67 @@ static void test_put_detects_change_and_rolls_up(void **state)
     assert_null(store_plant_year(p, store_metal_id(s, "zinc"), 2025));
 }
 
+/* What the observer saw of each call. */
+struct observed {
+    int calls;
+    const struct store_plant *plant;
+    char metal[16];
+    int32_t period_key;
+    int had_before;
+    struct rollup_values before, after;
+};
+
+static void observe(void *arg, const struct store_plant *plant, const char *metal,
+                    int32_t period_key, const struct rollup_values *before,
+                    const struct rollup_values *after)
+{
+    struct observed *o = arg;
+    o->calls++;
+    o->plant = plant;
+    snprintf(o->metal, sizeof(o->metal), "%s", metal);
+    o->period_key = period_key;
+    o->had_before = before != NULL;
+    if (before)
+        o->before = *before;
+    o->after = *after;
+}
+
+/* The observer hears of new and restated records with the values before
+ * and after, never of an identical one; none is called once unset. */
+static void test_observer(void **state)
+{
+    struct store *s = *state;
+    struct observed o = {0};
+    struct store_plant *p = store_plant_get(s, "kz-a");
+    int zn = store_metal_id(s, "zinc");
+    store_set_observer(s, observe, &o);
+    struct store_record r = record("2025-03", 10, -1);
+    assert_int_equal(store_put(s, p, zn, &r), 1);
+    assert_int_equal(o.calls, 1);
+    assert_ptr_equal(o.plant, p);
+    assert_string_equal(o.metal, "zinc");
+    assert_int_equal(o.period_key, r.period_key);
+    assert_false(o.had_before);
+    assert_true(o.after.value[RECORD_PRODUCTION_TONNES] == 10);
+
+    assert_int_equal(store_put(s, p, zn, &r), 0);
+    assert_int_equal(o.calls, 1);
+
+    struct store_record restated = record("2025-03", 12, 3);
+    assert_int_equal(store_put(s, p, zn, &restated), 1);
+    assert_int_equal(o.calls, 2);
+    assert_true(o.had_before);
+    assert_true(o.before.value[RECORD_PRODUCTION_TONNES] == 10);
+    assert_false(rollup_has(&o.before, RECORD_CO2_TONNES));
+    assert_true(rollup_has(&o.after, RECORD_CO2_TONNES));
+    assert_true(o.after.value[RECORD_PRODUCTION_TONNES] == 12);
+
+    store_set_observer(s, NULL, NULL);
+    struct store_record later = record("2025-04", 1, -1);
+    assert_int_equal(store_put(s, p, zn, &later), 1);
+    assert_int_equal(o.calls, 2);
+}
+
 static void test_sums_are_exact(void **state)
 {
     struct store *s = *state;
@@ -153,6 +214,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_plants_sorted_and_unique, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metals_interned, setup, teardown),
         cmocka_unit_test_setup_teardown(test_put_detects_change_and_rolls_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_observer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sums_are_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_granularity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_text_attributes, setup, teardown),

@@ -78,9 +78,55 @@ static void test_periods(void **state)
     period_format(&back, buf, sizeof(buf));
     assert_string_equal(buf, "2024-02-29");
     const char *bad[] = {"2025-13", "2025-00", "2025-1", "2023-02-29", "2025-01-32", "2025",
-                         "2025-01-", "2025-01-1", "abcd-ef", "2025-01-01T00:00:00Z", "+025-01"};
+                         "2025-01-", "2025-01-1", "abcd-ef", "+025-01", "2025-01 ",
+                         " 2025-01", "2025-01-01 ", "2025-01-01T", "2025-01-01T00:00:00"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         assert_int_equal(period_parse(bad[i], &p), -1);
+}
+
+/* An RFC 3339 timestamp is the day its date part names, as written: the
+ * plant's own date, not the UTC date of the instant. */
+static void test_timestamp_periods(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        int32_t key;
+    } good[] = {
+        {"2025-03-14T08:00:00Z", 20250314},
+        {"2025-03-14t08:00:00z", 20250314},
+        {"2025-03-14 08:00:00Z", 20250314},
+        {"2025-03-15T00:30:00+05:00", 20250315}, /* 2025-03-14T19:30Z */
+        {"2025-03-14T23:30:00-05:00", 20250314}, /* 2025-03-15T04:30Z */
+        {"2025-03-14T08:00:00.123456789+05:00", 20250314},
+        {"2024-02-29T23:59:60Z", 20240229}, /* a leap second */
+        {"0001-01-01T00:00:00+14:00", 10101},
+        {"9999-12-31T23:59:59-12:00", 99991231},
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        struct period p = {0};
+        assert_int_equal(period_parse(good[i].text, &p), 0);
+        assert_int_equal(period_key(&p), good[i].key);
+        assert_int_not_equal(p.day, 0);
+    }
+    const char *bad[] = {
+        "2025-02-29T08:00:00Z",      /* not a date */
+        "2025-03-14T24:00:00Z",      /* not a time */
+        "2025-03-14T08:60:00Z",
+        "2025-03-14T08:00:00",       /* no offset */
+        "2025-03-14T08:00:00+0500",  /* offset without a colon */
+        "2025-03-14T08:00:00+24:00", /* offset out of range */
+        "2025-03-14T08:00Z",         /* no seconds */
+        "2025-03-14T08:00:00.Z",     /* empty fraction */
+        "2025-03-14T08:00:00Z ",     /* trailing space */
+        "2025-03-14X08:00:00Z",
+        "2025-03T08:00:00Z",         /* a month with a time */
+        "20250314T080000Z",          /* ISO 8601 basic form */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct period p = {0};
+        assert_int_equal(period_parse(bad[i], &p), -1);
+    }
 }
 
 static void test_durations(void **state)
@@ -126,6 +172,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_calendar),  cmocka_unit_test(test_dates),
         cmocka_unit_test(test_rfc3339),   cmocka_unit_test(test_periods),
+        cmocka_unit_test(test_timestamp_periods),
         cmocka_unit_test(test_durations), cmocka_unit_test(test_fixed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

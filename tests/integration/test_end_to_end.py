@@ -803,6 +803,8 @@ RESTATED = {
     ("ingot_national_output_vs_baseline_ratio", ("2025",)): 0.5359412393162393,  # 25082.05 / 46800
     ("ingot_national_co2_intensity_tonnes_per_tonne", ("2025",)): 1.2841130347839815,  # 6100.5 / 4750.75
     ("ingot_national_energy_intensity_mwh_per_tonne", ("2025",)): 3.998823875330785,  # 10200 / 2550.75
+    # production with CO2 / all production: 4750.75 / 25082.05 (the restated record carries CO2)
+    ("ingot_national_emissions_coverage_ratio", ("2025",)): 0.18940836175671447,
     ("ingot_plant_production_tonnes", ("kz-alpha-cu", "copper", "2025")): 7550.75,  # 7500 + 50.75
 }
 RESTATED_KEYS = {
@@ -813,6 +815,7 @@ RESTATED_KEYS = {
     "ingot_national_output_vs_baseline_ratio": ("year",),
     "ingot_national_co2_intensity_tonnes_per_tonne": ("year",),
     "ingot_national_energy_intensity_mwh_per_tonne": ("year",),
+    "ingot_national_emissions_coverage_ratio": ("year",),
     "ingot_plant_production_tonnes": ("plant", "metal", "year"),
 }
 
@@ -896,6 +899,11 @@ def check_fleet_values(c, s):
         c.check(f"nothing exported for rejected plant {plant!r}", not found, ", ".join(found))
 
 
+# The failure results of ingot_feed_fetches_total (besides ok and not_modified).
+FETCH_FAILURES = ("timeout", "connect_error", "http_4xx", "http_5xx", "tls_error",
+                  "body_too_large", "parse_error")
+
+
 def check_feed_counters(c, s, started_at, what=""):
     now = time.time()
     for feed in ("prod_json", "emis_json", "prod_csv", "rejects"):
@@ -906,9 +914,9 @@ def check_feed_counters(c, s, started_at, what=""):
         dur = s.get("ingot_feed_fetch_duration_seconds", feed=feed)
         c.check(f"{what}ingot_feed_fetch_duration_seconds{{feed=\"{feed}\"}} in [0, 5)",
                 dur is not None and 0 <= dur < 5, f"got {dur!r}")
-        err = s.get("ingot_feed_fetches_total", feed=feed, result="error")
-        c.check(f"{what}ingot_feed_fetches_total{{feed=\"{feed}\",result=\"error\"}} = 0",
-                err == 0, f"got {err!r}")
+        err = {r: s.get("ingot_feed_fetches_total", feed=feed, result=r) for r in FETCH_FAILURES}
+        c.check(f"{what}ingot_feed_fetches_total{{feed=\"{feed}\"}} = 0 for every failure result",
+                all(v == 0 for v in err.values()), f"got {err!r}")
     for feed, per_fetch in ACCEPTED_PER_FETCH.items():
         ok = s.get("ingot_feed_fetches_total", feed=feed, result="ok")
         acc = s.get("ingot_feed_records_accepted_total", feed=feed)
@@ -931,8 +939,8 @@ def check_feed_counters(c, s, started_at, what=""):
                     got == n, f"got {got!r}")
     # The dead feed (404): down, never succeeded.
     c.check(f"{what}ingot_feed_up{{feed=\"dead\"}} = 0", s.get("ingot_feed_up", feed="dead") == 0)
-    err = s.get("ingot_feed_fetches_total", feed="dead", result="error")
-    c.check(f"{what}dead: fetches_total{{result=\"error\"}} >= 1 (a 404 is an error)",
+    err = s.get("ingot_feed_fetches_total", feed="dead", result="http_4xx")
+    c.check(f"{what}dead: fetches_total{{result=\"http_4xx\"}} >= 1 (a 404)",
             err is not None and err >= 1, f"got {err!r}")
     ok = s.get("ingot_feed_fetches_total", feed="dead", result="ok")
     c.check(f"{what}dead: fetches_total{{result=\"ok\"}} = 0", ok == 0, f"got {ok!r}")
@@ -981,7 +989,7 @@ def scenario_fleet(c, args, workdir):
             s, _ = scrape(port)
             done = all(s.get("ingot_feed_last_success_timestamp_seconds", feed=f) is not None
                        for f in ("prod_json", "emis_json", "prod_csv", "rejects"))
-            dead = (s.get("ingot_feed_fetches_total", feed="dead", result="error") or 0) >= 1
+            dead = (s.get("ingot_feed_fetches_total", feed="dead", result="http_4xx") or 0) >= 1
             return s if done and dead else None
         s = wait_for(all_fetched, daemon=daemon)
         c.require("fleet: every feed fetched (4 succeeded, dead failed) within 15 s", s is not None,
@@ -1044,11 +1052,12 @@ def scenario_fleet(c, args, workdir):
         def broken():
             s3, _ = scrape(port)
             down = s3.get("ingot_feed_up", feed="prod_json") == 0
-            err = (s3.get("ingot_feed_fetches_total", feed="prod_json", result="error") or 0) >= 1
+            err = (s3.get("ingot_feed_fetches_total", feed="prod_json", result="parse_error")
+                   or 0) >= 1
             return s3 if down and err else None
         s3 = wait_for(broken, daemon=daemon)
-        c.require("broken feed: ingot_feed_up{feed=\"prod_json\"} = 0 and an error fetch counted "
-                  "within 15 s", s3 is not None)
+        c.require("broken feed: ingot_feed_up{feed=\"prod_json\"} = 0 and a parse_error fetch "
+                  "counted within 15 s", s3 is not None)
         after_break = s3.data()
         diff = sorted(f"{n}{fmt_labels(dict(l))}: {after.get((n, l))!r} -> {after_break.get((n, l))!r}"
                       for (n, l) in set(after) | set(after_break)

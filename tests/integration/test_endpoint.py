@@ -937,8 +937,8 @@ def scenario_readiness(args, tmp):
         check("readiness: /-/healthy 200 throughout", healthy and set(healthy) == {200}, healthy)
         check("readiness: the feed did connect to the silent server", len(held) >= 1, len(held))
         text = fetch(d.port).text()
-        check("readiness: the timed-out fetch counted as an error",
-              value(text, "ingot_feed_fetches_total", feed="copper_feed", result="error") == 1 and
+        check("readiness: the timed-out fetch counted as a timeout",
+              value(text, "ingot_feed_fetches_total", feed="copper_feed", result="timeout") == 1 and
               value(text, "ingot_feed_up", feed="copper_feed") == 0,
               [ln for ln in text.splitlines() if ln.startswith("ingot_feed_")])
     finally:

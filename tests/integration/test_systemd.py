@@ -213,7 +213,8 @@ def log_formats(ingotd, tmp):
                                       stderr=log, env=dict(os.environ, JOURNAL_STREAM=""))
             try:
                 ok = wait_until(lambda: (s := scrape(port)) and
-                                'ingot_feed_fetches_total{feed="gone",result="error"} 4' in s, 15)
+                                'ingot_feed_fetches_total{feed="gone",result="connect_error"} 4'
+                                in s, 15)
                 check(f"{fmt}: the failing feed was fetched 4 times", ok is not None)
             finally:
                 daemon.send_signal(signal.SIGTERM)
