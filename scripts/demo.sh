@@ -1,6 +1,7 @@
 #!/bin/sh
 # Quick start: installs what is missing, builds, serves the demo feeds on
-# 127.0.0.1:8468 and runs ingotd in the foreground on conf/ingot.yaml.
+# 127.0.0.1:8468 and runs ingotd in the foreground on conf/ingot.yaml (a
+# copy in build/ that keeps its snapshots in build/demo-state).
 # Stop it with Ctrl-C.
 set -eu
 cd "$(dirname "$0")/.."
@@ -25,6 +26,10 @@ echo
 echo "ingot demo: open http://127.0.0.1:8467/metrics (Ctrl-C stops it)"
 echo "targets evaluated as of 2025-07-01, where the demo data ends"
 echo
+# The demo keeps its snapshots in build/demo-state, not in the shipped
+# config's /var/lib/ingot (the package's StateDirectory): a copy of
+# conf/ingot.yaml with state_dir set, so a restart of the demo resumes.
+{ cat conf/ingot.yaml; echo "state_dir: demo-state"; } >build/demo.yaml
 # The demo data ends in June 2025: evaluate as of 2025-07-01 so the 2025
 # targets show their mid-year progress (drop the flag for the wall clock).
-build/ingotd --config.file=conf/ingot.yaml --time.now=2025-07-01T00:00:00Z "$@"
+build/ingotd --config.file=build/demo.yaml --time.now=2025-07-01T00:00:00Z "$@"
