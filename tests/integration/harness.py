@@ -1,7 +1,11 @@
 """Helpers the integration tests share: one line per check, free loopback
-ports, bounded waits and plain scrapes. Standard library only."""
+ports, bounded waits, plain scrapes and a feed server. Standard library
+only."""
 
+import http.server
+import json
 import socket
+import threading
 import time
 import urllib.request
 
@@ -47,3 +51,48 @@ def scrape(port, path="/metrics"):
             return r.read().decode()
     except OSError:
         return None
+
+
+class FeedServer:
+    """Documents a test sets and changes by path, served over HTTP on
+    127.0.0.1 (404 for any other path); set() takes bytes or a JSON-able
+    value."""
+
+    def __init__(self):
+        self.docs = {}
+        self.lock = threading.Lock()
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                with outer.lock:
+                    body = outer.docs.get(self.path)
+                if body is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def set(self, path, doc):
+        body = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
+        with self.lock:
+            self.docs[path] = body
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -58,7 +58,7 @@ from decimal import Decimal
 import http.server
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import check, free_port, summary, wait_until  # noqa: E402
+from harness import FeedServer, check, free_port, summary, wait_until  # noqa: E402
 
 NOW = "2025-07-15T00:00:00Z"
 MONTHS = [(2023 + i // 12, i % 12 + 1) for i in range(30)]
@@ -122,36 +122,6 @@ def expected(rows):
 
 # --------------------------------------------------------------------------
 # Servers
-
-
-class FeedServer:
-    def __init__(self):
-        self.body = b"{}"
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                body = outer.body
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *a):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def set(self, rows):
-        self.body = json.dumps(document(rows)).encode()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 def snappy_decompress(data):
@@ -504,7 +474,7 @@ def run(feed):
         return None
 
     # 1. History into both.
-    feed.set(FLEET)
+    feed.set("/fleet.json", document(FLEET))
     want = expected(FLEET)
     labels = "{country: kz, source: ingot_test}"
     remotes = [
@@ -590,7 +560,7 @@ def run(feed):
     vm.stop()
     sent_before = d.remote("vm")[0]
     prom_before = d.remote("prom")[0]
-    feed.set(FLEET + LATER["phase2"])
+    feed.set("/fleet.json", document(FLEET + LATER["phase2"]))
     want2 = expected(LATER["phase2"])
     queued = wait_until(lambda: (r := d.remote("vm"))[3] >= len(want2) and r, 30 * SLOW, 0.1)
     check("receiver down: the new samples wait in the queue", queued, d.remote("vm"))
@@ -611,7 +581,7 @@ def run(feed):
 
     # 3. A planned restart with samples pending, the receiver still down.
     vm.stop()
-    feed.set(FLEET + LATER["phase2"] + LATER["phase3"])
+    feed.set("/fleet.json", document(FLEET + LATER["phase2"] + LATER["phase3"]))
     want3 = expected(LATER["phase3"])
     check("before the restart: samples pending",
           wait_until(lambda: d.remote("vm")[3] >= len(want3), 30 * SLOW, 0.1), d.remote("vm"))
@@ -646,7 +616,7 @@ def run(feed):
     stub = StubReceiver([(500, {}, "storage unavailable"),
                          (429, {"Retry-After": "1"}, "slow down"),
                          (400, {}, "bad sample\nsecond line")])
-    feed.set(FLEET)
+    feed.set("/fleet.json", document(FLEET))
     remotes = [
         {"url": f"http://127.0.0.1:{stub.port}/api/v1/write", "name": "stub",
          "batch_max_samples": 100, "batch_deadline": "200ms", "min_backoff": "100ms",

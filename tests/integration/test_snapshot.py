@@ -86,7 +86,7 @@ import traceback
 import zlib
 
 import harness
-from harness import check, free_port, summary, wait_until
+from harness import FeedServer, check, free_port, summary, wait_until
 
 NOW = "2025-07-01T00:00:00Z"
 MAGIC = b"INGOTSN1"
@@ -116,48 +116,7 @@ def close(a, b):
 
 
 # --------------------------------------------------------------------------
-# The feed server: documents the test sets and changes, served over HTTP.
-
-
-class FeedServer:
-    def __init__(self):
-        self.docs = {}
-        self.lock = threading.Lock()
-        outer = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                with outer.lock:
-                    body = outer.docs.get(self.path)
-                if body is None:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *a):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def set(self, path, doc):
-        body = doc if isinstance(doc, bytes) else json.dumps(doc).encode()
-        with self.lock:
-            self.docs[path] = body
-
-    def url(self, path):
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+# Feeds: documents set on harness.FeedServer, or a URL nobody serves.
 
 
 def nowhere_url():
