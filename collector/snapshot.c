@@ -257,6 +257,7 @@ static Ingot__V1__National *encode_national(struct arena *a, const struct config
         SET_DEFINED(y, target_co2_intensity_tonnes_per_tonne, ey->target_co2_intensity);
         SET_DEFINED(y, target_energy_intensity_mwh_per_tonne, ey->target_energy_intensity);
         SET_DEFINED(y, target_waste_recycling_ratio, ey->target_waste_recycling);
+        SET_DEFINED(y, emissions_coverage_ratio, ey->emissions_coverage);
         for (size_t m = 0; m < c->n_metals; m++) {
             const struct eval_metal_year *em = &ey->metals[m];
             Ingot__V1__MetalYear *my = metals[m] = arena_alloc(a, 1, sizeof(*my));
@@ -270,6 +271,8 @@ static Ingot__V1__National *encode_national(struct arena *a, const struct config
             SET_DEFINED(my, target_production_tonnes, em->target_production);
             SET_DEFINED(my, target_growth_ratio, em->target_growth);
             SET_DEFINED(my, target_progress_ratio, em->target_progress);
+            my->has_plants_reporting = 1;
+            my->plants_reporting = (uint32_t)em->plants_reporting;
         }
         y->n_metals = c->n_metals;
         y->metals = metals;

@@ -540,6 +540,11 @@ def scenario_decode_and_restart(ctx):
               close(one(y25, "output_vs_baseline"), 380.75 / 132.5), y25)
         check("s1: CO2 intensity 2025 over the one matched record = 90.25 / 100.5",
               close(one(y25, "co2_intensity_tonnes_per_tonne"), 90.25 / 100.5), y25)
+        check("s1: data quality 2025: 2 plants report copper, 1 reports zinc",
+              one(cu25, "plants_reporting") == 2 and
+              one(national_metal(snap, 2025, "zinc"), "plants_reporting") == 1, cu25)
+        check("s1: emissions coverage 2025 = 100.5 / (350.75 + 30)",
+              close(one(y25, "emissions_coverage_ratio"), 100.5 / 380.75), y25)
         initiatives = one(snap, "national", {}).get("initiatives", [])
         check("s1: initiative value 120, progress 0.12",
               initiatives and one(initiatives[0], "value") == 120 and
