@@ -20,6 +20,7 @@
 #include <yajl/yajl_parse.h>
 
 #include "json_stream.h"
+#include "number.h"
 #include "utf8.h"
 
 #define FEED_JSON_SCHEMA "ingot.feed.v1"
@@ -391,8 +392,11 @@ static int on_number(void *ctx, const char *s, size_t len)
         return scalar_done(r, &(struct scalar){.kind = SCALAR_NUMBER});
     if (!text_store(r, &r->number, (const unsigned char *)s, len))
         return 0;
+    double v;
+    if (number_parse_short(s, len, &v) == 0)
+        return scalar_done(r, &(struct scalar){.kind = SCALAR_NUMBER, .number = v});
     errno = 0;
-    double v = strtod(r->number.s, NULL);
+    v = strtod(r->number.s, NULL);
     if (errno == ERANGE && isinf(v))
         return stop(r, "number too large: %.40s", r->number.s);
     return scalar_done(r, &(struct scalar){.kind = SCALAR_NUMBER, .number = v});

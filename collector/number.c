@@ -5,7 +5,10 @@
  */
 #include "number.h"
 
+#include <float.h>
 #include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +24,41 @@ static size_t skip_digits(const char *s, size_t len, size_t i)
     while (i < len && s[i] >= '0' && s[i] <= '9')
         i++;
     return i;
+}
+
+int number_parse_short(const char *s, size_t len, double *out)
+{
+#if FLT_EVAL_METHOD == 0
+    static const double pow10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    size_t i = skip_sign(s, len, 0);
+    bool negative = i > 0 && s[0] == '-';
+    uint64_t digits = 0;
+    int n_digits = 0, fraction = 0;
+    bool point = false;
+    for (; i < len; i++) {
+        if (s[i] >= '0' && s[i] <= '9') {
+            if (++n_digits > 15)
+                return -1;
+            digits = digits * 10 + (uint64_t)(s[i] - '0');
+            fraction += point;
+        } else if (s[i] == '.' && !point && n_digits > 0 && i + 1 < len) {
+            point = true;
+        } else {
+            return -1;
+        }
+    }
+    if (n_digits == 0)
+        return -1;
+    double v = (double)digits / pow10[fraction];
+    *out = negative ? -v : v;
+    return 0;
+#else
+    (void)s;
+    (void)len;
+    (void)out;
+    return -1;
+#endif
 }
 
 int number_parse(const char *s, size_t len, double *out)
@@ -48,6 +86,8 @@ int number_parse(const char *s, size_t len, double *out)
     if (i != len)
         return -1;
 
+    if (number_parse_short(s, len, out) == 0)
+        return 0;
     /* The grammar is checked, so strtod reads all of the copy. */
     char text[NUMBER_MAX_LEN + 1];
     memcpy(text, s, len);

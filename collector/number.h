@@ -33,4 +33,13 @@ int number_parse(const char *s, size_t len, double *out);
  * number_parse does. */
 int number_parse_decimal_comma(const char *s, size_t len, double *out);
 
+/* The fast path of number_parse, for the common short form
+ *     [+|-] digits [. digits]     with at most 15 digits in all
+ * (how feeds write tonnes to the kilogram): the digits as an integer, below
+ * 2^53, divided by a power of ten up to 10^15, both exact doubles, so one
+ * IEEE division gives the correctly rounded value strtod would. Returns 0
+ * and sets *out, or -1 leaving *out alone for anything else (the caller
+ * then reads the text the slow, general way). */
+int number_parse_short(const char *s, size_t len, double *out);
+
 #endif

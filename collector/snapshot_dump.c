@@ -691,10 +691,10 @@ static const char *time_ms(int64_t ms, char *buf)
         s -= 1;
         frac += 1000;
     }
-    char t[NUM];
+    char t[32]; /* "YYYY-MM-DDTHH:MM:SSZ" and room to spare */
     civil_format_rfc3339(s, t, sizeof(t));
     t[strlen(t) - 1] = '\0'; /* the Z */
-    snprintf(buf, NUM, "%s.%03dZ", t, (int)frac);
+    snprintf(buf, NUM, "%.31s.%03dZ", t, (int)(frac % 1000));
     return buf;
 }
 

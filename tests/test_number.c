@@ -8,6 +8,8 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "number.h"
@@ -82,6 +84,44 @@ static void test_tiny_and_negative_zero(void **state)
     assert_true(out == 0 && signbit(out));
 }
 
+/* The short fast path gives strtod's value, bit for bit, and declines
+ * what it does not handle. */
+static void test_short_form_matches_strtod(void **state)
+{
+    (void)state;
+    uint64_t x = 0x9e3779b97f4a7c15u;
+    char text[40];
+    for (int i = 0; i < 200000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        int frac = (int)(x % 16);
+        uint64_t digits = (x >> 8) % 1000000000000000u; /* up to 15 digits */
+        int n = snprintf(text, sizeof(text), "%s%0*llu", (x >> 4) & 1 ? "-" : "", frac + 1,
+                         (unsigned long long)digits);
+        if (frac) { /* a point before the last frac digits */
+            memmove(text + n - frac + 1, text + n - frac, (size_t)frac + 1);
+            text[n - frac] = '.';
+            n++;
+        }
+        double fast = 0, slow = strtod(text, NULL);
+        if (number_parse_short(text, (size_t)n, &fast) == 0)
+            assert_memory_equal(&fast, &slow, sizeof(fast));
+        else
+            assert_true(strlen(text) - (text[0] == '-') - (strchr(text, '.') != NULL) > 15);
+    }
+    double v = 7;
+    assert_int_equal(number_parse_short("-0", 2, &v), 0);
+    assert_true(v == 0 && signbit(v));
+    assert_int_equal(number_parse_short("1234567890123456", 16, &v), -1);
+    assert_int_equal(number_parse_short("1e3", 3, &v), -1);
+    assert_int_equal(number_parse_short("1.", 2, &v), -1);
+    assert_int_equal(number_parse_short(".5", 2, &v), -1);
+    assert_int_equal(number_parse_short("1.2.3", 5, &v), -1);
+    assert_int_equal(number_parse_short("", 0, &v), -1);
+    assert_true(v == 0);
+}
+
 static void test_decimal_comma(void **state)
 {
     (void)state;
@@ -127,6 +167,7 @@ int main(void)
         cmocka_unit_test(test_length_limit),
         cmocka_unit_test(test_tiny_and_negative_zero),
         cmocka_unit_test(test_decimal_comma),
+        cmocka_unit_test(test_short_form_matches_strtod),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
