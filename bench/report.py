@@ -6,7 +6,7 @@
 
 fleet.tsv:    bench/fleet.py's lines "fleet <metric> <run> <value>".
 scrape-dir:   bench/scrape.sh's raw results.tsv and memory.tsv (RESULTS_COPY).
-collectd.tsv: bench/collectd.sh's lines "collectd <metric> <value>" (optional).
+collectd.tsv: bench/collectd.sh's lines "collectd|ingotd <size> <metric> <value>" (optional).
 
 Prints the table (Markdown) on stdout; with --doc, replaces the section
 between "<!-- run.sh:begin -->" and "<!-- run.sh:end -->" of that file
@@ -80,9 +80,10 @@ def load_collectd(path):
     if path and os.path.exists(path):
         with open(path) as f:
             for line in f:
+                # "collectd|ingotd <size> <metric> <value>" (bench/collectd.sh)
                 p = line.rstrip("\n").split("\t")
-                if len(p) == 3 and p[0] == "collectd":
-                    out[p[1]] = p[2]
+                if len(p) == 4 and p[0] in ("collectd", "ingotd"):
+                    out["%s %s %s" % (p[0], p[1], p[2])] = p[3]
     return out
 
 
@@ -175,7 +176,7 @@ def build(a):
         rows.append(("Scrape 20k series: node_exporter peak RSS (reference)",
                      "%.1f MB" % (ne / 1024.0), "reference", "", ""))
     for k, v in sorted(cd.items()):
-        rows.append(("collectd 5.12: %s" % k, v, "reference", "", ""))
+        rows.append(("collectd comparison: %s" % k, v, "reference", "", ""))
     if not cd:
         rows.append(("collectd 5.12", "not run (bench/collectd.sh absent or failed)", "", "", ""))
 

@@ -94,7 +94,7 @@ fi
 if ! skipped collectd; then
   if [ -x "$HERE/collectd.sh" ]; then
     log "collectd: bench/collectd.sh"
-    timeout 1200 "$HERE/collectd.sh" 2> "$WORK/collectd.err" | grep -P '^collectd\t' \
+    timeout 1200 "$HERE/collectd.sh" 2> "$WORK/collectd.err" | grep -P '^(collectd|ingotd)\t' \
       > "$WORK/collectd.tsv" || log "collectd.sh failed or printed nothing (see $WORK/collectd.err)"
   else
     log "collectd: bench/collectd.sh absent, skipped"
