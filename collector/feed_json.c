@@ -50,32 +50,36 @@ enum json_slot {
 };
 #define SLOT_COUNT (SLOT_FIELD + RECORD_FIELD_COUNT)
 
-/* The keys each role reads; any other key is ignored. */
+/* The keys each role reads; any other key is ignored. len is the name's
+ * length, compared before the bytes. */
 struct json_key {
     const char *name;
+    size_t len;
     enum json_slot slot;
 };
+#define JSON_KEY(name, slot) {name, sizeof(name) - 1, slot}
 
 static const struct json_key root_keys[] = {
-    {"schema", SLOT_SCHEMA}, {"plants", SLOT_PLANTS},
+    JSON_KEY("schema", SLOT_SCHEMA),
+    JSON_KEY("plants", SLOT_PLANTS),
 };
 static const struct json_key plant_keys[] = {
-    {"id", SLOT_PLANT_ID},
-    {"name", SLOT_PLANT_NAME},
-    {"region", SLOT_PLANT_REGION},
-    {"capacity_tonnes_per_year", SLOT_PLANT_CAPACITY},
-    {"workers_certified", SLOT_PLANT_WORKERS},
-    {"green_operational", SLOT_PLANT_GREEN},
-    {"records", SLOT_RECORDS},
+    JSON_KEY("id", SLOT_PLANT_ID),
+    JSON_KEY("name", SLOT_PLANT_NAME),
+    JSON_KEY("region", SLOT_PLANT_REGION),
+    JSON_KEY("capacity_tonnes_per_year", SLOT_PLANT_CAPACITY),
+    JSON_KEY("workers_certified", SLOT_PLANT_WORKERS),
+    JSON_KEY("green_operational", SLOT_PLANT_GREEN),
+    JSON_KEY("records", SLOT_RECORDS),
 };
 static const struct json_key record_keys[] = {
-    {"metal", SLOT_METAL},
-    {"period", SLOT_PERIOD},
-    {"production_tonnes", SLOT_FIELD + RECORD_PRODUCTION_TONNES},
-    {"co2_tonnes", SLOT_FIELD + RECORD_CO2_TONNES},
-    {"energy_mwh", SLOT_FIELD + RECORD_ENERGY_MWH},
-    {"waste_tonnes", SLOT_FIELD + RECORD_WASTE_TONNES},
-    {"waste_recycled_tonnes", SLOT_FIELD + RECORD_WASTE_RECYCLED_TONNES},
+    JSON_KEY("metal", SLOT_METAL),
+    JSON_KEY("period", SLOT_PERIOD),
+    JSON_KEY("production_tonnes", SLOT_FIELD + RECORD_PRODUCTION_TONNES),
+    JSON_KEY("co2_tonnes", SLOT_FIELD + RECORD_CO2_TONNES),
+    JSON_KEY("energy_mwh", SLOT_FIELD + RECORD_ENERGY_MWH),
+    JSON_KEY("waste_tonnes", SLOT_FIELD + RECORD_WASTE_TONNES),
+    JSON_KEY("waste_recycled_tonnes", SLOT_FIELD + RECORD_WASTE_RECYCLED_TONNES),
 };
 
 /* A copy of a string value, reused from one value to the next. */
@@ -385,27 +389,51 @@ static int on_boolean(void *ctx, int b)
     return scalar_done(ctx, &(struct scalar){.kind = SCALAR_BOOL, .boolean = b});
 }
 
+/* Whether a number surely fits a double without converting it: without an
+ * exponent, at most 308 characters are less than 1e308. */
+static bool number_surely_finite(const char *s, size_t len)
+{
+    if (len > 308)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == 'e' || s[i] == 'E')
+            return false;
+    }
+    return true;
+}
+
+/* Whether on_number converts a number in r->slot (not SLOT_IGNORED). The
+ * first pass keeps plants' values, and converts any other number it cannot
+ * tell fits a double, to refuse one too large: the second pass meets none,
+ * and converts records' values only. */
+static bool number_wanted(const struct json_reader *r, const char *s, size_t len)
+{
+    if (r->sink != NULL)
+        return r->slot >= SLOT_FIELD;
+    return r->slot < SLOT_FIELD || !number_surely_finite(s, len);
+}
+
 static int on_number(void *ctx, const char *s, size_t len)
 {
     struct json_reader *r = ctx;
-    if (r->slot == SLOT_IGNORED)
-        return scalar_done(r, &(struct scalar){.kind = SCALAR_NUMBER});
-    if (!text_store(r, &r->number, (const unsigned char *)s, len))
-        return 0;
-    double v;
-    if (number_parse_short(s, len, &v) == 0)
-        return scalar_done(r, &(struct scalar){.kind = SCALAR_NUMBER, .number = v});
-    errno = 0;
-    v = strtod(r->number.s, NULL);
-    if (errno == ERANGE && isinf(v))
-        return stop(r, "number too large: %.40s", r->number.s);
-    return scalar_done(r, &(struct scalar){.kind = SCALAR_NUMBER, .number = v});
+    struct scalar v = {.kind = SCALAR_NUMBER};
+    if (r->slot != SLOT_IGNORED && number_wanted(r, s, len) &&
+        number_parse_short(s, len, &v.number) != 0) {
+        if (!text_store(r, &r->number, (const unsigned char *)s, len))
+            return 0;
+        errno = 0;
+        v.number = strtod(r->number.s, NULL);
+        if (errno == ERANGE && isinf(v.number))
+            return stop(r, "number too large: %.40s", r->number.s);
+    }
+    return scalar_done(r, &v);
 }
 
 static int on_string(void *ctx, const unsigned char *s, size_t len)
 {
     struct json_reader *r = ctx;
-    if (!utf8_valid(s, len))
+    /* The first pass checks every string; the second reads the same bytes. */
+    if (r->sink == NULL && !utf8_valid(s, len))
         return stop(r, JSON_STREAM_BAD_UTF8);
     return scalar_done(r, &(struct scalar){.kind = SCALAR_STRING, .s = s, .len = len});
 }
@@ -539,39 +567,50 @@ static int on_end(void *ctx)
     return close_container(ctx);
 }
 
+/* The entry of keys[n] named key, or NULL. */
+static const struct json_key *key_find(const struct json_key *keys, size_t n,
+                                       const unsigned char *key, size_t len)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (keys[i].len == len && keys[i].name[0] == key[0] &&
+            memcmp(keys[i].name, key, len) == 0)
+            return &keys[i];
+    }
+    return NULL;
+}
+
 static int on_map_key(void *ctx, const unsigned char *key, size_t len)
 {
     struct json_reader *r = ctx;
-    if (!utf8_valid(key, len))
-        return stop(r, JSON_STREAM_BAD_UTF8);
     r->slot = SLOT_IGNORED;
-    if (r->skip_depth > 0)
-        return 1;
-    const struct json_key *keys;
-    size_t n;
-    switch (r->roles[r->depth - 1]) {
-    case ROLE_ROOT:
-        keys = root_keys, n = sizeof(root_keys) / sizeof(root_keys[0]);
-        break;
-    case ROLE_PLANT:
-        keys = plant_keys, n = sizeof(plant_keys) / sizeof(plant_keys[0]);
-        break;
-    case ROLE_RECORD:
-        keys = record_keys, n = sizeof(record_keys) / sizeof(record_keys[0]);
-        break;
-    default:
+    const struct json_key *found = NULL;
+    if (r->skip_depth == 0) {
+        switch (r->roles[r->depth - 1]) {
+        case ROLE_ROOT:
+            found = key_find(root_keys, sizeof(root_keys) / sizeof(root_keys[0]), key, len);
+            break;
+        case ROLE_PLANT:
+            found = key_find(plant_keys, sizeof(plant_keys) / sizeof(plant_keys[0]), key, len);
+            break;
+        case ROLE_RECORD:
+            found = key_find(record_keys, sizeof(record_keys) / sizeof(record_keys[0]), key, len);
+            break;
+        default:
+            break;
+        }
+    }
+    if (found == NULL) {
+        /* A key of the table is ASCII; any other is checked, in the first
+         * pass only (the second reads the same bytes). */
+        if (r->sink == NULL && !utf8_valid(key, len))
+            return stop(r, JSON_STREAM_BAD_UTF8);
         return 1;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (strlen(keys[i].name) != len || memcmp(keys[i].name, key, len) != 0)
-            continue;
-        unsigned bit = 1u << keys[i].slot;
-        if (r->seen_keys & bit)
-            return stop(r, "duplicate key \"%s\"", keys[i].name);
-        r->seen_keys |= bit;
-        r->slot = keys[i].slot;
-        break;
-    }
+    unsigned bit = 1u << found->slot;
+    if (r->seen_keys & bit)
+        return stop(r, "duplicate key \"%s\"", found->name);
+    r->seen_keys |= bit;
+    r->slot = found->slot;
     return 1;
 }
 
