@@ -116,14 +116,13 @@ static void on_record(void *ctx, const struct feed_raw_record *raw)
         out_of_memory(in, "a record");
         return;
     }
-    struct store_record merged = {.period_key = period_key(&p)};
+    struct store_record merged = {.period_key = period_key(&p), .values = rollup_values_none()};
     const struct store_record *stored = store_record_find(plant, metal_id, merged.period_key);
     if (stored)
         merged.values = stored->values;
     for (int f = 0; f < RECORD_FIELD_COUNT; f++) {
         if (raw->fields[f].state == FEED_VALUE_PRESENT) {
             merged.values.value[f] = raw->fields[f].value + 0.0; /* -0 becomes 0 */
-            merged.values.present |= (uint8_t)(1u << f);
         }
     }
     if (rollup_has(&merged.values, RECORD_WASTE_RECYCLED_TONNES) &&
@@ -205,6 +204,26 @@ static void on_plant(void *ctx, const struct feed_plant_attrs *attrs)
         plant->green_operational = attrs->green_operational ? 1 : 0;
 }
 
+/* Parses body in feed's format into sink. */
+static int read_document(const struct config_feed *feed, const char *body, size_t len,
+                         const struct feed_sink *sink, char *err, size_t err_size)
+{
+    switch (feed->format) {
+    case FEED_FORMAT_CSV:
+        if (feed->mapping)
+            return feed_csv_parse_mapped(body, len, feed->mapping, sink, err, err_size);
+        return feed_csv_parse(body, len, sink, err, err_size);
+    case FEED_FORMAT_INGOT_SNAPSHOT:
+        /* Another ingotd's records, validated like any feed's. */
+        return snapshot_read((const uint8_t *)body, len, sink, NULL, err, err_size);
+    case FEED_FORMAT_JSON:
+        break;
+    }
+    if (feed->mapping) /* a plant's own JSON export */
+        return feed_mapped_json_parse(body, len, feed->mapping, sink, err, err_size);
+    return feed_json_parse(body, len, sink, err, err_size);
+}
+
 int ingest_document_with_listener(struct store *store, const struct config *config,
                                   const struct config_feed *feed, int64_t now, const char *body,
                                   size_t len, const struct ingest_listener *listener,
@@ -215,20 +234,10 @@ int ingest_document_with_listener(struct store *store, const struct config *conf
         .listener = listener,
     };
     struct feed_sink sink = {.plant = on_plant, .record = on_record, .ctx = &in};
-    switch (feed->format) {
-    case FEED_FORMAT_CSV:
-        if (feed->mapping)
-            return feed_csv_parse_mapped(body, len, feed->mapping, &sink, err, err_size);
-        return feed_csv_parse(body, len, &sink, err, err_size);
-    case FEED_FORMAT_INGOT_SNAPSHOT:
-        /* Another ingotd's records, validated like any feed's. */
-        return snapshot_read((const uint8_t *)body, len, &sink, NULL, err, err_size);
-    case FEED_FORMAT_JSON:
-        break;
-    }
-    if (feed->mapping) /* a plant's own JSON export */
-        return feed_mapped_json_parse(body, len, feed->mapping, &sink, err, err_size);
-    return feed_json_parse(body, len, &sink, err, err_size);
+    int rc = read_document(feed, body, len, &sink, err, err_size);
+    /* A rejected document may have stored records before its error. */
+    store_trim(store);
+    return rc;
 }
 
 int ingest_document(struct store *store, const struct config *config,

@@ -5,11 +5,12 @@
 
 int rollup_values_equal(const struct rollup_values *a, const struct rollup_values *b)
 {
-    if (a->present != b->present)
-        return 0;
-    for (int f = 0; f < RECORD_FIELD_COUNT; f++)
+    for (int f = 0; f < RECORD_FIELD_COUNT; f++) {
+        if (rollup_has(a, f) != rollup_has(b, f))
+            return 0;
         if (rollup_has(a, f) && a->value[f] != b->value[f])
             return 0;
+    }
     return 1;
 }
 

@@ -8,20 +8,33 @@
 #ifndef INGOT_ROLLUP_H
 #define INGOT_ROLLUP_H
 
+#include <math.h>
 #include <stdint.h>
 
 #include "feed_record.h"
 #include "fixed.h"
 
-/* A record as stored: which fields are present, and their values. */
+/* A record as stored: the value of each field (enum record_field), NAN
+ * where the field is absent. A present value is always finite (ingest and
+ * snapshot restore reject anything else), so NAN cannot be mistaken for
+ * one, and no presence mask is needed: 40 bytes rather than 48. Start from
+ * rollup_values_none(), never from a zeroed struct (zero is a value). */
 struct rollup_values {
-    uint8_t present; /* bit i set: field i (enum record_field) is present */
     double value[RECORD_FIELD_COUNT];
 };
 
+/* Every field absent. */
+static inline struct rollup_values rollup_values_none(void)
+{
+    struct rollup_values v;
+    for (int f = 0; f < RECORD_FIELD_COUNT; f++)
+        v.value[f] = NAN;
+    return v;
+}
+
 static inline int rollup_has(const struct rollup_values *v, enum record_field f)
 {
-    return (v->present >> f) & 1;
+    return !isnan(v->value[f]);
 }
 
 /* True when both hold the same fields with the same values. */

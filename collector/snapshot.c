@@ -959,10 +959,9 @@ static void restore_record(void *ctx, const struct feed_raw_record *raw)
         rs->metal_id = store_metal_id(rs->store, raw->metal);
     struct period p;
     period_parse(raw->period, &p); /* checked in pass 1 */
-    struct store_record record = {.period_key = period_key(&p)};
+    struct store_record record = {.period_key = period_key(&p), .values = rollup_values_none()};
     for (int f = 0; f < RECORD_FIELD_COUNT; f++) {
         if (raw->fields[f].state == FEED_VALUE_PRESENT) {
-            record.values.present |= (uint8_t)(1u << f);
             record.values.value[f] = raw->fields[f].value;
         }
     }
@@ -976,7 +975,9 @@ int snapshot_restore(struct store *store, const uint8_t *buf, size_t len,
 {
     struct restore rs = {.store = store, .metal_id = -1};
     struct feed_sink sink = {.plant = restore_plant, .record = restore_record, .ctx = &rs};
-    if (snapshot_read(buf, len, &sink, info, err, err_size) != 0)
+    int rc = snapshot_read(buf, len, &sink, info, err, err_size);
+    store_trim(store);
+    if (rc != 0)
         return -1;
     if (rs.out_of_memory)
         return fail(err, err_size, "out of memory");

@@ -23,6 +23,7 @@ struct plant_entry {
     struct store_plant plant; /* first: a store_plant * is a plant_entry * */
     struct series **series;   /* by metal id; NULL where none */
     size_t n_series;
+    unsigned trimmed_in; /* the store's trim_epoch when last trimmed */
 };
 
 struct national_year {
@@ -41,6 +42,8 @@ struct store {
     char **metals;
     struct national_metal *national; /* by metal id */
     size_t n_metals;
+    struct plant_entry *untrimmed; /* the plant whose arrays grew last, or NULL */
+    unsigned trim_epoch;           /* store_trim calls so far, plus 1 */
     store_observer_fn observer; /* NULL: none */
     void *observer_arg;
 };
@@ -102,7 +105,10 @@ static int cmp_year(const void *key, const void *element)
 
 struct store *store_new(void)
 {
-    return calloc(1, sizeof(struct store));
+    struct store *store = calloc(1, sizeof(struct store));
+    if (store)
+        store->trim_epoch = 1; /* a new plant's trimmed_in, 0, is none */
+    return store;
 }
 
 static void series_free(struct series *s)
@@ -322,20 +328,30 @@ static struct rollup_plant_year *plant_year(struct series *s, int year, bool cre
                      create);
 }
 
+static void plant_trim(struct store *store, struct plant_entry *e, bool force);
+
 int store_put(struct store *store, struct store_plant *plant, int metal_id,
               const struct store_record *record)
 {
     struct series *s = series_get(plant, metal_id);
+    if (!s)
+        return -1;
+    struct plant_entry *e = (struct plant_entry *)plant;
+    if (store->untrimmed && store->untrimmed != e)
+        plant_trim(store, store->untrimmed, false);
+    size_t records_cap = s->cap_records, years_cap = s->cap_years;
     struct period p = period_from_key(record->period_key);
-    struct national_year *ny = s ? national_year(store, metal_id, p.year, true) : NULL;
+    struct national_year *ny = national_year(store, metal_id, p.year, true);
     struct rollup_plant_year *py = ny ? plant_year(s, p.year, true) : NULL;
+    if (s->cap_years != years_cap)
+        store->untrimmed = e;
     if (!py)
         return -1;
 
     size_t i = lower_bound(s->records, s->n_records, sizeof(*s->records), &record->period_key,
                            cmp_record);
     struct store_record *slot;
-    struct rollup_values old = {0};
+    struct rollup_values old = rollup_values_none();
     bool existed = i < s->n_records && s->records[i].period_key == record->period_key;
     if (existed) {
         slot = &s->records[i];
@@ -348,6 +364,8 @@ int store_put(struct store *store, struct store_plant *plant, int metal_id,
         slot = insert_at((void **)&s->records, &s->n_records, &s->cap_records, sizeof(*slot), i);
         if (!slot)
             return -1;
+        if (s->cap_records != records_cap)
+            store->untrimmed = e;
     }
     *slot = *record;
     rollup_month_apply(&ny->month[p.month - 1], &slot->values, +1);
@@ -356,6 +374,50 @@ int store_put(struct store *store, struct store_plant *plant, int metal_id,
         store->observer(store->observer_arg, plant, store->metals[metal_id], record->period_key,
                         existed ? &old : NULL, &record->values);
     return 1;
+}
+
+/* Shrinks the array *base of n elements to exactly n (kept as it is when
+ * realloc fails: the slack is then only memory, never wrong). */
+static void fit(void **base, size_t n, size_t *cap, size_t size)
+{
+    if (n == *cap)
+        return;
+    if (n == 0) {
+        free(*base);
+        *base = NULL;
+        *cap = 0;
+        return;
+    }
+    void *fitted = realloc(*base, n * size);
+    if (fitted) {
+        *base = fitted;
+        *cap = n;
+    }
+}
+
+/* Fits the arrays of the plant whose arrays grew last. Unless forced, a
+ * plant is fitted once per document: a document that interleaves plants
+ * would otherwise shrink and regrow (copy) an array on every record. */
+static void plant_trim(struct store *store, struct plant_entry *e, bool force)
+{
+    store->untrimmed = NULL;
+    if (!force && e->trimmed_in == store->trim_epoch)
+        return;
+    e->trimmed_in = store->trim_epoch;
+    for (size_t m = 0; m < e->n_series; m++) {
+        struct series *s = e->series[m];
+        if (!s)
+            continue;
+        fit((void **)&s->records, s->n_records, &s->cap_records, sizeof(*s->records));
+        fit((void **)&s->years, s->n_years, &s->cap_years, sizeof(*s->years));
+    }
+}
+
+void store_trim(struct store *store)
+{
+    if (store->untrimmed)
+        plant_trim(store, store->untrimmed, true);
+    store->trim_epoch++;
 }
 
 void store_set_observer(struct store *store, store_observer_fn fn, void *arg)

@@ -25,6 +25,8 @@ struct store_record {
     int32_t period_key; /* period_key() of the record's period */
     struct rollup_values values;
 };
+/* A million records are stored in 48 MB; keep it that way (issue 9). */
+_Static_assert(sizeof(struct store_record) == 48, "store_record grew");
 
 struct store_plant {
     char *id;
@@ -68,7 +70,8 @@ const struct store_record *store_record_find(const struct store_plant *plant, in
                                              int32_t period_key);
 /* The records of (plant, metal) in period-key order: store_record_at(i) for
  * 0 <= i < store_record_count (0 for a metal the plant never reported). The
- * pointer is valid until the next store_put on that plant and metal. */
+ * pointer is valid until the next store_put (on any plant: moving on to
+ * another plant shrinks the last one's arrays) or store_trim. */
 size_t store_record_count(const struct store_plant *plant, int metal_id);
 const struct store_record *store_record_at(const struct store_plant *plant, int metal_id,
                                            size_t i);
@@ -82,6 +85,19 @@ bool store_granularity_conflict(const struct store_plant *plant, int metal_id,
  * nothing changed). */
 int store_put(struct store *store, struct store_plant *plant, int metal_id,
               const struct store_record *record);
+
+/* Memory: a (plant, metal) series keeps its records and its yearly sums in
+ * two arrays that grow by doubling (amortised O(1) appends). Their slack is
+ * given back by shrinking them to their exact size (realloc) as soon as the
+ * store moves on to another plant, so the freed tails are reused by the
+ * next plant's allocations instead of staying as holes the kernel never
+ * gets back (shrinking everything at the end of a document frees nothing:
+ * measured, docs/benchmarks.md "Fleet scale"). A plant is shrunk this way
+ * at most once per document, so a document that interleaves plants cannot
+ * make every record copy an array; it keeps its slack. store_trim ends a
+ * document: it shrinks the last plant that grew. Ingest calls it after
+ * each document and snapshot_restore after a restore. O(metals). */
+void store_trim(struct store *store);
 
 /* Told of every record store_put changed, after the rollups were updated:
  * the plant, the metal's name (owned by the store), the period key, the

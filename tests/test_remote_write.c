@@ -278,13 +278,11 @@ static void assert_sorted(const struct wire_series *ts)
 
 static struct rollup_values values(double production, double co2)
 {
-    struct rollup_values v = {0};
+    struct rollup_values v = rollup_values_none();
     if (!isnan(production)) {
-        v.present |= 1u << RECORD_PRODUCTION_TONNES;
         v.value[RECORD_PRODUCTION_TONNES] = production;
     }
     if (!isnan(co2)) {
-        v.present |= 1u << RECORD_CO2_TONNES;
         v.value[RECORD_CO2_TONNES] = co2;
     }
     return v;

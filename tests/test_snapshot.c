@@ -60,10 +60,9 @@ static void put_record(struct store *s, const struct fixture_record *fr)
 {
     struct period p;
     assert_int_equal(period_parse(fr->period, &p), 0);
-    struct store_record r = {.period_key = period_key(&p)};
+    struct store_record r = {.period_key = period_key(&p), .values = rollup_values_none()};
     for (int f = 0; f < RECORD_FIELD_COUNT; f++) {
         if (!isnan(fr->v[f])) {
-            r.values.present |= (uint8_t)(1u << f);
             r.values.value[f] = fr->v[f];
         }
     }
@@ -876,8 +875,8 @@ static void test_many_records(void **state)
             for (int day = 0; day < 1000; day++) {
                 int y, mo, d;
                 civil_date_from_time((int64_t)(19000 + day) * 86400, &y, &mo, &d);
-                struct store_record r = {.period_key = period_key(&(struct period){y, mo, d})};
-                r.values.present = 1u << RECORD_PRODUCTION_TONNES | 1u << RECORD_CO2_TONNES;
+                struct store_record r = {.period_key = period_key(&(struct period){y, mo, d}),
+                                         .values = rollup_values_none()};
                 r.values.value[RECORD_PRODUCTION_TONNES] = plant + day * 0.001;
                 r.values.value[RECORD_CO2_TONNES] = m;
                 assert_int_equal(store_put(s, sp, metal, &r), 1);

@@ -67,10 +67,9 @@ static void put_record(struct store *s, const struct fixture_record *fr)
 {
     struct period p;
     assert_int_equal(period_parse(fr->period, &p), 0);
-    struct store_record r = {.period_key = period_key(&p)};
+    struct store_record r = {.period_key = period_key(&p), .values = rollup_values_none()};
     for (int f = 0; f < RECORD_FIELD_COUNT; f++) {
         if (!isnan(fr->v[f])) {
-            r.values.present |= (uint8_t)(1u << f);
             r.values.value[f] = fr->v[f];
         }
     }

@@ -29,13 +29,11 @@ static struct store_record record(const char *period, double production, double 
 {
     struct period p;
     assert_int_equal(period_parse(period, &p), 0);
-    struct store_record r = {.period_key = period_key(&p)};
+    struct store_record r = {.period_key = period_key(&p), .values = rollup_values_none()};
     if (production >= 0) {
-        r.values.present |= 1u << RECORD_PRODUCTION_TONNES;
         r.values.value[RECORD_PRODUCTION_TONNES] = production;
     }
     if (co2 >= 0) {
-        r.values.present |= 1u << RECORD_CO2_TONNES;
         r.values.value[RECORD_CO2_TONNES] = co2;
     }
     return r;
@@ -199,6 +197,60 @@ static void test_granularity(void **state)
     assert_false(store_granularity_conflict(p, cu, &next_month_day));
 }
 
+/* Absence is NAN: never equal to a present value, zero included. */
+static void test_absent_is_not_zero(void **state)
+{
+    (void)state;
+    struct rollup_values none = rollup_values_none(), zero = none, other = none;
+    for (int f = 0; f < RECORD_FIELD_COUNT; f++)
+        assert_false(rollup_has(&none, f));
+    assert_true(rollup_values_equal(&none, &other));
+    zero.value[RECORD_CO2_TONNES] = 0;
+    assert_true(rollup_has(&zero, RECORD_CO2_TONNES));
+    assert_false(rollup_values_equal(&none, &zero));
+    assert_false(rollup_values_equal(&zero, &none));
+    other.value[RECORD_CO2_TONNES] = 0;
+    assert_true(rollup_values_equal(&zero, &other));
+}
+
+/* Shrinking arrays on a change of plant and at store_trim keeps every
+ * record and sum, whether plants come one after another or interleaved. */
+static void test_trim_keeps_records(void **state)
+{
+    struct store *s = *state;
+    int cu = store_metal_id(s, "copper"), zn = store_metal_id(s, "zinc");
+    const char *ids[3] = {"kz-a", "kz-b", "kz-c"};
+    for (int pass = 0; pass < 2; pass++) { /* grouped, then interleaved */
+        for (int i = 0; i < 3 * 40; i++) {
+            int plant = pass ? i % 3 : i / 40, n = pass ? i / 3 : i % 40;
+            char period[16];
+            snprintf(period, sizeof(period), "%d-%02d", 2020 + pass * 4 + n / 12, n % 12 + 1);
+            struct store_record r = record(period, 1 + n, pass ? -1 : 2);
+            assert_int_equal(store_put(s, store_plant_get(s, ids[plant]), n % 2 ? zn : cu, &r), 1);
+        }
+        store_trim(s);
+    }
+    for (int plant = 0; plant < 3; plant++) {
+        const struct store_plant *p = store_plant_find(s, ids[plant]);
+        assert_int_equal(store_record_count(p, cu) + store_record_count(p, zn), 80);
+        for (int n = 0; n < 40; n++) {
+            char period[16];
+            snprintf(period, sizeof(period), "%d-%02d", 2024 + n / 12, n % 12 + 1);
+            struct period pp;
+            assert_int_equal(period_parse(period, &pp), 0);
+            const struct store_record *r = store_record_find(p, n % 2 ? zn : cu, period_key(&pp));
+            assert_non_null(r);
+            assert_true(r->values.value[RECORD_PRODUCTION_TONNES] == 1 + n);
+            assert_false(rollup_has(&r->values, RECORD_CO2_TONNES));
+        }
+        /* 2020: n 0..11, copper the even ones: 1+3+...+11. */
+        const struct rollup_plant_year *y = store_plant_year(p, cu, 2020);
+        assert_non_null(y);
+        assert_true(fixed_to_double(y->sum[ROLLUP_PLANT_PRODUCTION]) == 36);
+        assert_int_equal(y->records[ROLLUP_PLANT_CO2], 6);
+    }
+}
+
 static void test_text_attributes(void **state)
 {
     struct store_plant *p = store_plant_get(*state, "kz-a");
@@ -218,6 +270,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sums_are_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_granularity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_text_attributes, setup, teardown),
+        cmocka_unit_test(test_absent_is_not_zero),
+        cmocka_unit_test_setup_teardown(test_trim_keeps_records, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
