@@ -21,6 +21,7 @@
 
 #include "json_stream.h"
 #include "number.h"
+#include "error_text.h"
 #include "utf8.h"
 
 #define FEED_JSON_SCHEMA "ingot.feed.v1"
@@ -130,19 +131,6 @@ struct json_reader {
     struct feed_raw_record record; /* the second pass's record being read */
     struct json_text metal, period, number;
 };
-
-/* Writes one formatted line into err; returns -1 for the caller to return. */
-static int json_fail(char *err, size_t err_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int json_fail(char *err, size_t err_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 static void note_problem(struct json_reader *r, enum json_problem problem)
 {
@@ -652,19 +640,19 @@ static int structure_verdict(const struct json_reader *r, char *err, size_t err_
     case PROBLEM_NONE:
         return 0;
     case PROBLEM_ELEMENT:
-        return json_fail(err, err_size, "%s", r->element_problem);
+        return error_text(err, err_size, "%s", r->element_problem);
     case PROBLEM_PLANTS_NOT_ARRAY:
-        return json_fail(err, err_size, "\"plants\" is not an array");
+        return error_text(err, err_size, "\"plants\" is not an array");
     case PROBLEM_PLANTS_MISSING:
-        return json_fail(err, err_size, "\"plants\" is missing");
+        return error_text(err, err_size, "\"plants\" is missing");
     case PROBLEM_SCHEMA_WRONG:
-        return json_fail(err, err_size, "\"schema\" is not \"" FEED_JSON_SCHEMA "\"");
+        return error_text(err, err_size, "\"schema\" is not \"" FEED_JSON_SCHEMA "\"");
     case PROBLEM_SCHEMA_MISSING:
-        return json_fail(err, err_size, "\"schema\" is missing");
+        return error_text(err, err_size, "\"schema\" is missing");
     case PROBLEM_TOP_NOT_OBJECT:
-        return json_fail(err, err_size, "top level is not an object");
+        return error_text(err, err_size, "top level is not an object");
     }
-    return json_fail(err, err_size, "internal error");
+    return error_text(err, err_size, "internal error");
 }
 
 static void reader_release(struct json_reader *r)
@@ -685,13 +673,13 @@ int feed_json_parse(const char *buf, size_t len, const struct feed_sink *sink, c
 {
     static const char bom[3] = "\xEF\xBB\xBF";
     if (buf == NULL)
-        return json_fail(err, err_size, "no document");
+        return error_text(err, err_size, "no document");
     if (len >= sizeof(bom) && memcmp(buf, bom, sizeof(bom)) == 0) {
         buf += sizeof(bom);
         len -= sizeof(bom);
     }
     if (len == 0)
-        return json_fail(err, err_size, "empty document");
+        return error_text(err, err_size, "empty document");
     struct json_reader r = {0};
     int rc = run_pass(&r, buf, len, err, err_size);
     if (rc == 0)

@@ -26,6 +26,7 @@
 
 #include "json_pointer.h"
 #include "json_stream.h"
+#include "error_text.h"
 #include "utf8.h"
 #include "number.h"
 
@@ -101,19 +102,6 @@ struct mapped_reader {
     struct text texts[MAPPING_QUANTITY];
     struct text number; /* a number's text, for strtod */
 };
-
-/* Writes one formatted line into err; returns -1 for the caller to return. */
-static int mapped_fail(char *err, size_t err_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int mapped_fail(char *err, size_t err_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* The first problem only: later ones do not replace it. */
 static void note_problem(struct mapped_reader *r, const char *fmt, ...)
@@ -448,7 +436,7 @@ static int reader_init(struct mapped_reader *r, const struct config_mapping *map
 {
     r->mapping = mapping;
     if (json_pointer_parse(mapping->records ? mapping->records : "", &r->records) != 0)
-        return mapped_fail(err, err_size, "mapping: records \"%s\" is not a JSON Pointer",
+        return error_text(err, err_size, "mapping: records \"%s\" is not a JSON Pointer",
                            mapping->records);
     size_t deepest = 0;
     for (int slot = 0; slot < MAPPING_SLOT_COUNT; slot++) {
@@ -456,7 +444,7 @@ static int reader_init(struct mapped_reader *r, const struct config_mapping *map
         if (f->source != MAPPING_POINTER)
             continue;
         if (json_pointer_parse(f->text, &r->pointers[slot]) != 0)
-            return mapped_fail(err, err_size, "mapping: \"%s\" is not a JSON Pointer", f->text);
+            return error_text(err, err_size, "mapping: \"%s\" is not a JSON Pointer", f->text);
         r->pointer_fields |= 1u << slot;
         if (r->pointers[slot].n > deepest)
             deepest = r->pointers[slot].n;
@@ -466,7 +454,7 @@ static int reader_init(struct mapped_reader *r, const struct config_mapping *map
     r->max_depth = r->records.n + 1 + (deepest > 0 ? deepest : 1);
     r->frames = calloc(r->max_depth, sizeof(*r->frames));
     if (r->frames == NULL)
-        return mapped_fail(err, err_size, "out of memory");
+        return error_text(err, err_size, "out of memory");
     return 0;
 }
 
@@ -494,7 +482,7 @@ static int run_pass(struct mapped_reader *r, const char *buf, size_t len, char *
 static int structure_verdict(const struct mapped_reader *r, char *err, size_t err_size)
 {
     if (r->problem[0] != '\0')
-        return mapped_fail(err, err_size, "%s", r->problem);
+        return error_text(err, err_size, "%s", r->problem);
     if (r->records_found)
         return 0;
     /* The walk stopped at depth reached (the root at least: the document
@@ -505,11 +493,11 @@ static int structure_verdict(const struct mapped_reader *r, char *err, size_t er
     if (at > 0)
         snprintf(place, sizeof(place), "\"%.*s\"", prefix < 60 ? prefix : 60, r->records.text);
     if (r->reached_kind == KIND_OBJECT || r->reached_kind == KIND_ARRAY)
-        return mapped_fail(err, err_size,
+        return error_text(err, err_size,
                            "records \"%s\" does not resolve: %s is %s without \"%s\"",
                            r->records.text, place, kind_phrases[r->reached_kind],
                            r->records.tokens[at].name);
-    return mapped_fail(err, err_size,
+    return error_text(err, err_size,
                        "records \"%s\" does not resolve: %s is %s, not an object or array",
                        r->records.text, place, kind_phrases[r->reached_kind]);
 }
@@ -519,13 +507,13 @@ int feed_mapped_json_parse(const char *buf, size_t len, const struct config_mapp
 {
     static const char bom[3] = "\xEF\xBB\xBF";
     if (buf == NULL)
-        return mapped_fail(err, err_size, "no document");
+        return error_text(err, err_size, "no document");
     if (len >= sizeof(bom) && memcmp(buf, bom, sizeof(bom)) == 0) {
         buf += sizeof(bom);
         len -= sizeof(bom);
     }
     if (len == 0)
-        return mapped_fail(err, err_size, "empty document");
+        return error_text(err, err_size, "empty document");
 
     struct mapped_reader r = {0};
     int rc = reader_init(&r, mapping, err, err_size);

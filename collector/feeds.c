@@ -26,6 +26,7 @@
 #include "failure_log.h"
 #include "fetch.h"
 #include "log.h"
+#include "xorshift.h"
 
 struct feed_state {
     const struct config_feed *config;
@@ -63,14 +64,9 @@ struct push_state {
     struct feed_stats stats;
 };
 
-/* xorshift64: jitter needs spread, not secrecy. */
 static uint64_t next_random(struct feeds *feeds)
 {
-    uint64_t x = feeds->jitter_state;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return feeds->jitter_state = x;
+    return xorshift_next(&feeds->jitter_state);
 }
 
 static void schedule(struct feed_state *fs, int64_t delay_ms)

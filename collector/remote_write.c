@@ -32,6 +32,7 @@
 #include "failure_log.h"
 #include "fetch.h"
 #include "log.h"
+#include "xorshift.h"
 #include "period.h"
 #include "rw_encode.h"
 #include "rw_queue.h"
@@ -103,14 +104,9 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* xorshift64: backoff jitter needs spread, not secrecy. */
 static uint64_t next_random(struct remote_write *rw)
 {
-    uint64_t x = rw->random;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return rw->random = x;
+    return xorshift_next(&rw->random);
 }
 
 static void arm(struct remote *r, int64_t delay_ms)

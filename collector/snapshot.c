@@ -17,12 +17,12 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "error_text.h"
 #include "civil_time.h"
 #include "fixed.h"
 #include "ingot/v1/snapshot.pb-c.h"
@@ -30,15 +30,6 @@
 #include "snapshot_wire.h"
 #include "utf8.h"
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t err_size,
-                                                      const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 uint32_t snapshot_field_number(const char *name)
 {
@@ -620,9 +611,9 @@ int snapshot_wire_next(struct snapshot_wire *w, struct snapshot_wire_field *f, c
     uint64_t tag, n;
     const char *problem = wire_varint(w, &tag);
     if (problem)
-        return fail(err, err_size, "byte %zu: %s in a field tag", f->offset, problem);
+        return error_text(err, err_size, "byte %zu: %s in a field tag", f->offset, problem);
     if (tag >> 3 == 0 || tag >> 3 > WIRE_MAX_FIELD_NUMBER)
-        return fail(err, err_size, "byte %zu: invalid field number %" PRIu64, f->offset,
+        return error_text(err, err_size, "byte %zu: invalid field number %" PRIu64, f->offset,
                     tag >> 3);
     f->number = (uint32_t)(tag >> 3);
     f->type = (unsigned)(tag & 7);
@@ -632,7 +623,7 @@ int snapshot_wire_next(struct snapshot_wire *w, struct snapshot_wire_field *f, c
     case WIRE_VARINT:
         problem = wire_varint(w, &f->varint);
         if (problem)
-            return fail(err, err_size, "byte %zu: %s: %s", f->offset,
+            return error_text(err, err_size, "byte %zu: %s: %s", f->offset,
                         field_label(f->number, label, sizeof(label)), problem);
         return 1;
     case WIRE_64BIT:
@@ -644,15 +635,15 @@ int snapshot_wire_next(struct snapshot_wire *w, struct snapshot_wire_field *f, c
     case WIRE_LEN:
         problem = wire_varint(w, &n);
         if (problem)
-            return fail(err, err_size, "byte %zu: %s: %s in the length", f->offset,
+            return error_text(err, err_size, "byte %zu: %s: %s in the length", f->offset,
                         field_label(f->number, label, sizeof(label)), problem);
         break;
     default:
-        return fail(err, err_size, "byte %zu: %s: unsupported wire type %u", f->offset,
+        return error_text(err, err_size, "byte %zu: %s: unsupported wire type %u", f->offset,
                     field_label(f->number, label, sizeof(label)), f->type);
     }
     if (n > w->len - w->pos)
-        return fail(err, err_size, "byte %zu: %s truncated: %" PRIu64 " bytes of value, %zu left",
+        return error_text(err, err_size, "byte %zu: %s truncated: %" PRIu64 " bytes of value, %zu left",
                     f->offset, field_label(f->number, label, sizeof(label)), n, w->len - w->pos);
     f->data = w->buf + w->pos;
     f->len = (size_t)n;
@@ -718,8 +709,8 @@ static int unpack(struct unpacker *u, const ProtobufCMessageDescriptor *desc,
     if (*out)
         return 0;
     if (u->out_of_memory)
-        return fail(err, err_size, "out of memory");
-    return fail(err, err_size, "%s: not a valid %s message", where, desc->name);
+        return error_text(err, err_size, "out of memory");
+    return error_text(err, err_size, "%s: not a valid %s message", where, desc->name);
 }
 
 /* ------------------------------------------------------------------ */
@@ -734,30 +725,30 @@ static int check_plant(const Ingot__V1__Plant *p, const char *where, uint64_t *r
 {
     char q1[80], q2[80];
     if (!p->id || !*p->id)
-        return fail(err, err_size, "%s: no id", where);
+        return error_text(err, err_size, "%s: no id", where);
     if (!config_plant_id_valid(p->id))
-        return fail(err, err_size, "%s: invalid id %s", where, log_quote(p->id, q1, sizeof(q1)));
+        return error_text(err, err_size, "%s: invalid id %s", where, log_quote(p->id, q1, sizeof(q1)));
     if (p->has_capacity_tonnes_per_year && !value_in_range(p->capacity_tonnes_per_year))
-        return fail(err, err_size, "plant %s: capacity_tonnes_per_year %g out of range", p->id,
+        return error_text(err, err_size, "plant %s: capacity_tonnes_per_year %g out of range", p->id,
                     p->capacity_tonnes_per_year);
     if (p->has_workers_certified && !value_in_range(p->workers_certified))
-        return fail(err, err_size, "plant %s: workers_certified %g out of range", p->id,
+        return error_text(err, err_size, "plant %s: workers_certified %g out of range", p->id,
                     p->workers_certified);
 
     for (size_t s = 0; s < p->n_series; s++) {
         const Ingot__V1__Series *series = p->series[s];
         if (!series->metal || !*series->metal)
-            return fail(err, err_size, "plant %s: series %zu: no metal", p->id, s + 1);
+            return error_text(err, err_size, "plant %s: series %zu: no metal", p->id, s + 1);
         log_quote(series->metal, q1, sizeof(q1));
         for (size_t r = 0; r < series->n_records; r++) {
             const Ingot__V1__Record *rec = series->records[r];
             struct period period;
             if (!rec->period || period_parse(rec->period, &period) != 0)
-                return fail(err, err_size, "plant %s, metal %s: record %zu: invalid period %s",
+                return error_text(err, err_size, "plant %s, metal %s: record %zu: invalid period %s",
                             p->id, q1, r + 1, log_quote(rec->period, q2, sizeof(q2)));
             for (int f = 0; f < RECORD_FIELD_COUNT; f++)
                 if (record_present(rec, f) && !value_in_range(record_value(rec, f)))
-                    return fail(err, err_size, "plant %s, metal %s, period %s: %s %g out of range",
+                    return error_text(err, err_size, "plant %s, metal %s, period %s: %s %g out of range",
                                 p->id, q1, rec->period, record_field_names[f],
                                 record_value(rec, f));
         }
@@ -791,7 +782,7 @@ static int check_snapshot(const uint8_t *buf, size_t len, struct snapshot_info *
         bool packed = fd->label == PROTOBUF_C_LABEL_REPEATED && want != WIRE_LEN &&
                       f.type == WIRE_LEN;
         if (f.type != want && !packed)
-            return fail(err, err_size,
+            return error_text(err, err_size,
                         "byte %zu: field %" PRIu32 " (%s): wire type %u, expected %u", f.offset,
                         f.number, fd->name, f.type, want);
 
@@ -827,7 +818,7 @@ static int check_snapshot(const uint8_t *buf, size_t len, struct snapshot_info *
     if (more < 0)
         return -1;
     if (!has_taken_at)
-        return fail(err, err_size, "not a snapshot: taken_at_unix_ms missing");
+        return error_text(err, err_size, "not a snapshot: taken_at_unix_ms missing");
     return 0;
 }
 
@@ -892,7 +883,7 @@ static int deliver_plants(const uint8_t *buf, size_t len, const struct feed_sink
             continue;
         Ingot__V1__Plant *p = ingot__v1__plant__unpack(&u.allocator, f.len, f.data);
         if (!p) /* it unpacked in pass 1 */
-            return fail(err, err_size, "out of memory");
+            return error_text(err, err_size, "out of memory");
         deliver_plant(p, sink);
         protobuf_c_message_free_unpacked(&p->base, &u.allocator);
     }
@@ -980,6 +971,6 @@ int snapshot_restore(struct store *store, const uint8_t *buf, size_t len,
     if (rc != 0)
         return -1;
     if (rs.out_of_memory)
-        return fail(err, err_size, "out of memory");
+        return error_text(err, err_size, "out of memory");
     return 0;
 }

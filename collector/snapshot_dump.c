@@ -18,7 +18,6 @@
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "error_text.h"
 #include "civil_time.h"
 #include "ingot/v1/snapshot.pb-c.h"
 #include "snapshot_file.h"
@@ -36,15 +36,6 @@
 #define FILE_MAGIC "INGOTSN1"
 #define FILE_MAGIC_SIZE 8
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t err_size,
-                                                      const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* ------------------------------------------------------------------ */
 /* Loading                                                             */
@@ -90,8 +81,8 @@ static int input_add(struct input *in, const void *p, size_t n)
 static int input_fail(const struct input *in, char *err, size_t err_size)
 {
     if (in->too_large)
-        return fail(err, err_size, "too large: more than %" PRIu64 " bytes", in->limit);
-    return fail(err, err_size, "out of memory");
+        return error_text(err, err_size, "too large: more than %" PRIu64 " bytes", in->limit);
+    return error_text(err, err_size, "out of memory");
 }
 
 /* Reads fd to its end into in. 0, or -1 with err set. */
@@ -103,7 +94,7 @@ static int read_fd(int fd, struct input *in, char *err, size_t err_size)
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
-            return fail(err, err_size, "cannot read: %s", strerror(errno));
+            return error_text(err, err_size, "cannot read: %s", strerror(errno));
         if (n == 0)
             return 0;
         if (input_add(in, chunk, (size_t)n) != 0)
@@ -126,10 +117,10 @@ static int fetch_url(const char *url, struct input *in, char *err, size_t err_si
     CURL *e = NULL;
     int rc = -1;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-        return fail(err, err_size, "cannot initialise libcurl");
+        return error_text(err, err_size, "cannot initialise libcurl");
     if (!(headers = curl_slist_append(NULL, "Accept: application/x-protobuf")) ||
         !(e = curl_easy_init())) {
-        fail(err, err_size, "out of memory");
+        error_text(err, err_size, "out of memory");
         goto done;
     }
     if (curl_easy_setopt(e, CURLOPT_URL, url) != CURLE_OK ||
@@ -146,20 +137,20 @@ static int fetch_url(const char *url, struct input *in, char *err, size_t err_si
         curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body) != CURLE_OK ||
         curl_easy_setopt(e, CURLOPT_WRITEDATA, in) != CURLE_OK ||
         curl_easy_setopt(e, CURLOPT_ERRORBUFFER, curl_err) != CURLE_OK) {
-        fail(err, err_size, "cannot set up libcurl");
+        error_text(err, err_size, "cannot set up libcurl");
         goto done;
     }
     CURLcode res = curl_easy_perform(e);
     long status = 0;
     curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
     if (in->too_large || res == CURLE_FILESIZE_EXCEEDED)
-        fail(err, err_size, "body larger than %" PRIu64 " bytes", in->limit);
+        error_text(err, err_size, "body larger than %" PRIu64 " bytes", in->limit);
     else if (in->out_of_memory)
-        fail(err, err_size, "out of memory");
+        error_text(err, err_size, "out of memory");
     else if (res != CURLE_OK)
-        fail(err, err_size, "cannot fetch: %s", curl_err[0] ? curl_err : curl_easy_strerror(res));
+        error_text(err, err_size, "cannot fetch: %s", curl_err[0] ? curl_err : curl_easy_strerror(res));
     else if (status < 200 || status > 299)
-        fail(err, err_size, "HTTP %ld", status);
+        error_text(err, err_size, "HTTP %ld", status);
     else
         rc = 0;
 done:
@@ -176,13 +167,13 @@ static int unframe(const struct input *in, uint8_t **payload, size_t *len, char 
 {
     int fd = memfd_create("ingot-snapshot", MFD_CLOEXEC);
     if (fd < 0)
-        return fail(err, err_size, "cannot hold the snapshot file: %s", strerror(errno));
+        return error_text(err, err_size, "cannot hold the snapshot file: %s", strerror(errno));
     for (size_t done = 0; done < in->len;) {
         ssize_t n = write(fd, in->buf + done, in->len - done);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            fail(err, err_size, "cannot hold the snapshot file: %s", strerror(errno));
+            error_text(err, err_size, "cannot hold the snapshot file: %s", strerror(errno));
             close(fd);
             return -1;
         }
@@ -202,10 +193,10 @@ static int read_path(const char *path, struct input *in, bool *framed, uint8_t *
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return fail(err, err_size, "cannot open: %s", strerror(errno));
+        return error_text(err, err_size, "cannot open: %s", strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0) {
-        fail(err, err_size, "cannot stat: %s", strerror(errno));
+        error_text(err, err_size, "cannot stat: %s", strerror(errno));
         close(fd);
         return -1;
     }
@@ -218,7 +209,7 @@ static int read_path(const char *path, struct input *in, bool *framed, uint8_t *
             return snapshot_file_read(path, payload, len, err, err_size);
         }
         if ((uint64_t)st.st_size > in->limit) {
-            fail(err, err_size, "too large: %" PRIu64 " bytes (the limit is %" PRIu64 ")",
+            error_text(err, err_size, "too large: %" PRIu64 " bytes (the limit is %" PRIu64 ")",
                  (uint64_t)st.st_size, in->limit);
             close(fd);
             return -1;
@@ -252,7 +243,7 @@ int snapshot_dump_load(const char *source, uint8_t **payload, size_t *len, char 
     }
     if (rc == 0) {
         if (in.len == 0) {
-            rc = fail(err, err_size, "empty %s", what);
+            rc = error_text(err, err_size, "empty %s", what);
         } else if (in.len >= FILE_MAGIC_SIZE && memcmp(in.buf, FILE_MAGIC, FILE_MAGIC_SIZE) == 0) {
             rc = unframe(&in, payload, len, err, err_size);
         } else {
@@ -976,15 +967,15 @@ int snapshot_dump(const uint8_t *payload, size_t len, enum snapshot_dump_format 
         return -1;
     Ingot__V1__Snapshot *top = unpack_top(payload, len);
     if (!top)
-        return fail(err, err_size, "out of memory");
+        return error_text(err, err_size, "out of memory");
     d.top = top;
     errno = 0; /* a failed write leaves its reason */
     int rc = format == SNAPSHOT_DUMP_JSON ? dump_json(&d, payload, len)
                                           : dump_text(&d, payload, len);
     ingot__v1__snapshot__free_unpacked(top, NULL);
     if (fflush(out) != 0 || ferror(out) || d.write_failed)
-        return fail(err, err_size, "write error: %s", strerror(errno ? errno : EIO));
+        return error_text(err, err_size, "write error: %s", strerror(errno ? errno : EIO));
     if (rc != 0 || d.out_of_memory)
-        return fail(err, err_size, "out of memory");
+        return error_text(err, err_size, "out of memory");
     return 0;
 }

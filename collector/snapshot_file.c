@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +21,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "error_text.h"
 #include "log.h"
 
 #define MAGIC "INGOTSN1"
@@ -43,17 +43,6 @@ static const char name_shape[] = "snapshot-########T######.###Z.pb";
 
 /* Mode of new files: the state directory is private to the service. */
 #define FILE_MODE 0640
-
-static void set_err(char *err, size_t err_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t err_size, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_size, fmt, ap);
-    va_end(ap);
-}
 
 /* Writes the snapshot name for taken_at_ms (Unix milliseconds, UTC) into
  * out (NAME_SIZE bytes). Returns 0, or -1 when the time has no four-digit
@@ -298,37 +287,37 @@ static int write_framed(int dir_fd, const char *dir, const char *name, const cha
     /* A temporary of this very name left by a killed writer goes first, so
      * that O_EXCL gives a fresh file with our mode. */
     if (unlinkat(dir_fd, tmp, 0) != 0 && errno != ENOENT) {
-        set_err(err, err_size, "cannot remove %s/%s: %s", dir, tmp, strerror(errno));
+        error_text(err, err_size, "cannot remove %s/%s: %s", dir, tmp, strerror(errno));
         goto out;
     }
     fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, FILE_MODE);
     if (fd < 0) {
-        set_err(err, err_size, "cannot create %s/%s: %s", dir, tmp, strerror(errno));
+        error_text(err, err_size, "cannot create %s/%s: %s", dir, tmp, strerror(errno));
         goto out;
     }
     tmp_created = true;
     if (write_all(fd, header, sizeof(header)) != 0 || write_all(fd, payload, len) != 0) {
-        set_err(err, err_size, "cannot write %s/%s: %s", dir, tmp, strerror(errno));
+        error_text(err, err_size, "cannot write %s/%s: %s", dir, tmp, strerror(errno));
         goto out;
     }
     if (fsync(fd) != 0) {
-        set_err(err, err_size, "cannot sync %s/%s: %s", dir, tmp, strerror(errno));
+        error_text(err, err_size, "cannot sync %s/%s: %s", dir, tmp, strerror(errno));
         goto out;
     }
     if (close(fd) != 0) {
         fd = -1;
-        set_err(err, err_size, "cannot close %s/%s: %s", dir, tmp, strerror(errno));
+        error_text(err, err_size, "cannot close %s/%s: %s", dir, tmp, strerror(errno));
         goto out;
     }
     fd = -1;
     if (renameat(dir_fd, tmp, dir_fd, name) != 0) {
-        set_err(err, err_size, "cannot rename %s/%s to %s: %s", dir, tmp, name,
+        error_text(err, err_size, "cannot rename %s/%s to %s: %s", dir, tmp, name,
                 strerror(errno));
         goto out;
     }
     tmp_created = false;
     if (fsync(dir_fd) != 0) {
-        set_err(err, err_size, "cannot sync directory %s: %s", dir, strerror(errno));
+        error_text(err, err_size, "cannot sync directory %s: %s", dir, strerror(errno));
         goto out;
     }
     result = 0;
@@ -359,21 +348,21 @@ int snapshot_file_write(const char *dir, int64_t taken_at_ms, const uint8_t *pay
 {
     char name[NAME_SIZE], tmp[TMP_SIZE];
     if (keep < 1) {
-        set_err(err, err_size, "keep must be at least 1");
+        error_text(err, err_size, "keep must be at least 1");
         return -1;
     }
     if ((uint64_t)len > MAX_PAYLOAD_SIZE) {
-        set_err(err, err_size, "snapshot too large: %zu bytes (the limit is %" PRIu64 ")", len,
+        error_text(err, err_size, "snapshot too large: %zu bytes (the limit is %" PRIu64 ")", len,
                 MAX_PAYLOAD_SIZE);
         return -1;
     }
     int dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dir_fd < 0) {
-        set_err(err, err_size, "cannot open %s: %s", dir, strerror(errno));
+        error_text(err, err_size, "cannot open %s: %s", dir, strerror(errno));
         return -1;
     }
     if (format_name(taken_at_ms, name) != 0) {
-        set_err(err, err_size, "snapshot time %" PRId64 " ms is out of range", taken_at_ms);
+        error_text(err, err_size, "snapshot time %" PRId64 " ms is out of range", taken_at_ms);
         close(dir_fd);
         return -1;
     }
@@ -390,23 +379,23 @@ int snapshot_file_write_framed(const char *dir, const char *name, const char *ma
                                const uint8_t *payload, size_t len, char *err, size_t err_size)
 {
     if (strlen(magic) != MAGIC_SIZE || !name[0] || strchr(name, '/') || name[0] == '.') {
-        set_err(err, err_size, "invalid file name or magic");
+        error_text(err, err_size, "invalid file name or magic");
         return -1;
     }
     if ((uint64_t)len > MAX_PAYLOAD_SIZE) {
-        set_err(err, err_size, "payload too large: %zu bytes (the limit is %" PRIu64 ")", len,
+        error_text(err, err_size, "payload too large: %zu bytes (the limit is %" PRIu64 ")", len,
                 MAX_PAYLOAD_SIZE);
         return -1;
     }
     char *tmp = NULL;
     if (asprintf(&tmp, TMP_PREFIX "%s" TMP_SUFFIX, name) < 0) {
-        set_err(err, err_size, "%s", strerror(ENOMEM));
+        error_text(err, err_size, "%s", strerror(ENOMEM));
         return -1;
     }
     int dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int result = -1;
     if (dir_fd < 0) {
-        set_err(err, err_size, "cannot open %s: %s", dir, strerror(errno));
+        error_text(err, err_size, "cannot open %s: %s", dir, strerror(errno));
     } else {
         result = write_framed(dir_fd, dir, name, tmp, magic, payload, len, err, err_size);
         close(dir_fd);
@@ -428,7 +417,7 @@ int snapshot_file_read_framed(const char *path, const char *magic, const char *w
     *len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        set_err(err, err_size, "cannot open: %s", strerror(errno));
+        error_text(err, err_size, "cannot open: %s", strerror(errno));
         return -1;
     }
     int result = -1;
@@ -436,49 +425,49 @@ int snapshot_file_read_framed(const char *path, const char *magic, const char *w
     struct stat st;
     uint8_t header[HEADER_SIZE];
     if (fstat(fd, &st) != 0) {
-        set_err(err, err_size, "cannot stat: %s", strerror(errno));
+        error_text(err, err_size, "cannot stat: %s", strerror(errno));
         goto out;
     }
     if (!S_ISREG(st.st_mode)) {
-        set_err(err, err_size, "not a regular file");
+        error_text(err, err_size, "not a regular file");
         goto out;
     }
     uint64_t size = (uint64_t)st.st_size;
     if (size == 0) {
-        set_err(err, err_size, "empty file");
+        error_text(err, err_size, "empty file");
         goto out;
     }
     if (size > MAX_FILE_SIZE) {
-        set_err(err, err_size, "too large: %" PRIu64 " bytes (the limit is %" PRIu64 ")", size,
+        error_text(err, err_size, "too large: %" PRIu64 " bytes (the limit is %" PRIu64 ")", size,
                 MAX_FILE_SIZE);
         goto out;
     }
     if (size < HEADER_SIZE) {
-        set_err(err, err_size, "too short for a %s header", what);
+        error_text(err, err_size, "too short for a %s header", what);
         goto out;
     }
     ssize_t got = read_all(fd, header, HEADER_SIZE);
     if (got < 0) {
-        set_err(err, err_size, "cannot read: %s", strerror(errno));
+        error_text(err, err_size, "cannot read: %s", strerror(errno));
         goto out;
     }
     if (got < HEADER_SIZE) { /* shrank since fstat */
-        set_err(err, err_size, "too short for a %s header", what);
+        error_text(err, err_size, "too short for a %s header", what);
         goto out;
     }
     if (strlen(magic) != MAGIC_SIZE || memcmp(header, magic, MAGIC_SIZE) != 0) {
-        set_err(err, err_size, "not a %s file (bad magic)", what);
+        error_text(err, err_size, "not a %s file (bad magic)", what);
         goto out;
     }
     uint64_t declared = get_le(header + 8, 8);
     uint64_t present = size - HEADER_SIZE;
     if (present < declared) {
-        set_err(err, err_size, "truncated: %" PRIu64 " of %" PRIu64 " payload bytes", present,
+        error_text(err, err_size, "truncated: %" PRIu64 " of %" PRIu64 " payload bytes", present,
                 declared);
         goto out;
     }
     if (present > declared) {
-        set_err(err, err_size, "%" PRIu64 " trailing bytes after the payload",
+        error_text(err, err_size, "%" PRIu64 " trailing bytes after the payload",
                 present - declared);
         goto out;
     }
@@ -486,22 +475,22 @@ int snapshot_file_read_framed(const char *path, const char *magic, const char *w
     if (declared > 0) {
         buf = malloc((size_t)declared);
         if (!buf) {
-            set_err(err, err_size, "cannot read: %s", strerror(ENOMEM));
+            error_text(err, err_size, "cannot read: %s", strerror(ENOMEM));
             goto out;
         }
         got = read_all(fd, buf, (size_t)declared);
         if (got < 0) {
-            set_err(err, err_size, "cannot read: %s", strerror(errno));
+            error_text(err, err_size, "cannot read: %s", strerror(errno));
             goto out;
         }
         if ((uint64_t)got < declared) { /* shrank since fstat */
-            set_err(err, err_size, "truncated: %zd of %" PRIu64 " payload bytes", got,
+            error_text(err, err_size, "truncated: %zd of %" PRIu64 " payload bytes", got,
                     declared);
             goto out;
         }
     }
     if (checksum(buf, (size_t)declared) != (uint32_t)get_le(header + 16, 4)) {
-        set_err(err, err_size, "checksum mismatch");
+        error_text(err, err_size, "checksum mismatch");
         goto out;
     }
     *payload = buf;
@@ -521,7 +510,7 @@ int snapshot_file_load_newest(const char *dir, snapshot_file_accept_fn accept, v
     if (dir_fd < 0) {
         if (errno == ENOENT)
             return 0;
-        set_err(err, err_size, "cannot open %s: %s", dir, strerror(errno));
+        error_text(err, err_size, "cannot open %s: %s", dir, strerror(errno));
         return -1;
     }
     struct name_list snapshots = {0};
@@ -529,14 +518,14 @@ int snapshot_file_load_newest(const char *dir, snapshot_file_accept_fn accept, v
     int saved = errno;
     close(dir_fd);
     if (listed != 0) {
-        set_err(err, err_size, "cannot list %s: %s", dir, strerror(saved));
+        error_text(err, err_size, "cannot list %s: %s", dir, strerror(saved));
         free(snapshots.names);
         return -1;
     }
     size_t path_size = strlen(dir) + 1 + NAME_SIZE;
     char *path = malloc(path_size);
     if (!path) {
-        set_err(err, err_size, "cannot list %s: %s", dir, strerror(ENOMEM));
+        error_text(err, err_size, "cannot list %s: %s", dir, strerror(ENOMEM));
         free(snapshots.names);
         return -1;
     }
