@@ -189,19 +189,19 @@ static int list_dir(int dir_fd, struct name_list *snapshots, struct name_list *t
 }
 
 /* Removes the temporaries left by killed writers and the snapshots beyond
- * the newest keep, never the one just written (named written), even when a
- * clock that went back makes it look older than the rest. Best effort: a
- * file that cannot be listed or removed now is tried again by the next
- * write. */
+ * the newest keep, never the one just written (named written; NULL before
+ * it is), even when a clock that went back makes it look older than the
+ * rest. Best effort: a file that cannot be listed or removed now is tried
+ * again by the next write. */
 static void prune(int dir_fd, const char *written, unsigned keep)
 {
     struct name_list snapshots = {0}, temps = {0};
     if (list_dir(dir_fd, &snapshots, &temps) == 0) {
         for (size_t i = 0; i < temps.count; i++)
             unlinkat(dir_fd, temps.names[i], 0);
-        unsigned kept = 1; /* written */
+        unsigned kept = written ? 1 : 0;
         for (size_t i = 0; i < snapshots.count; i++) {
-            if (strcmp(snapshots.names[i], written) == 0)
+            if (written && strcmp(snapshots.names[i], written) == 0)
                 continue;
             if (kept < keep)
                 kept++;
@@ -368,6 +368,10 @@ int snapshot_file_write(const char *dir, int64_t taken_at_ms, const uint8_t *pay
     }
     snprintf(tmp, sizeof(tmp), TMP_PREFIX "%s" TMP_SUFFIX, name);
 
+    /* Room first: old snapshots beyond keep - 1 (but never the last one)
+     * go before the new one is renamed in, so a writer killed at any moment,
+     * however often, leaves at most keep files, or two when keep is 1. */
+    prune(dir_fd, NULL, keep > 1 ? keep - 1 : 1);
     int result = write_framed(dir_fd, dir, name, tmp, MAGIC, payload, len, err, err_size);
     if (result == 0)
         prune(dir_fd, name, keep);

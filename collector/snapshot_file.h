@@ -28,13 +28,16 @@
  * millisecond is replaced), fsync of dir. Files are created 0640. Names
  * decide which snapshot is the newest: a writer that must survive a clock
  * that went back names its next snapshot after snapshot_file_newest_ms.
- * Then, best effort (what fails is tried again by the next write), removes
- * temporaries left by a killed writer and the oldest snapshot files beyond
- * the newest keep (keep >= 1); the file just written is never removed, even
- * when a clock that went back makes it look older than the others.
- * Returns 0, or -1 with err set: the temporary is removed and the previous
- * snapshots are untouched, except that when only the final fsync of dir
- * failed the new file may already be in place. A payload above 4 GiB is
+ * Best effort (what fails is tried again by the next write), it removes
+ * temporaries left by a killed writer and old snapshot files: before the
+ * new one is written, all but the newest keep - 1 (at least one stays);
+ * after, all beyond the newest keep (keep >= 1). So a writer killed at any
+ * moment, however often, leaves at most max(keep, 2) snapshot files. The
+ * file just written is never removed, even when a clock that went back
+ * makes it look older than the others. Returns 0, or -1 with err set: the
+ * temporary is removed, the newest keep - 1 previous snapshots (at least
+ * one) are untouched, and when only the final fsync of dir failed the new
+ * file may already be in place. A payload above 4 GiB is
  * refused. Blocking: call it off the event loop. */
 int snapshot_file_write(const char *dir, int64_t taken_at_ms, const uint8_t *payload,
                         size_t len, unsigned keep, char *err, size_t err_size);
