@@ -40,6 +40,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
 
 SIZES="1k 20k 100k"
 INTERVAL=10
@@ -83,22 +85,9 @@ for tool in taskset curl python3 ss pgrep getconf timeout; do
   command -v "$tool" >/dev/null || { echo "collectd.sh: $tool not found" >&2; exit 1; }
 done
 
-if [ -z "${INGOTD:-}" ]; then
-  BUILD_DIR=${BUILD_DIR:-/tmp/ingot-bench-build}
-  echo "# building ingotd (Release) in $BUILD_DIR" >&2
-  if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
-    cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  fi
-  cmake --build "$BUILD_DIR" -j2 --target ingotd >/dev/null
-  INGOTD="$BUILD_DIR/ingotd"
-fi
+bench_ingotd
 
-port_free() { ! ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
-BASE_PORT=${BASE_PORT:-28567}
-for _ in $(seq 100); do
-  port_free "$BASE_PORT" && port_free $((BASE_PORT + 1)) && port_free $((BASE_PORT + 2)) && break
-  BASE_PORT=$((BASE_PORT + 3))
-done
+bench_ports 28567
 P_FEED=$BASE_PORT
 P_COLLECTD=$((BASE_PORT + 1))
 P_INGOTD=$((BASE_PORT + 2))

@@ -25,6 +25,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
 QUICK=0
 RUNS=3
 SKIP=""
@@ -61,13 +63,7 @@ if [ -n "$need_pkgs" ]; then
   fi
 fi
 
-if [ -z "${INGOTD:-}" ]; then
-  BUILD_DIR=${BUILD_DIR:-/tmp/ingot-bench-build}
-  log "building ingotd (Release) in $BUILD_DIR"
-  [ -f "$BUILD_DIR/CMakeCache.txt" ] || cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  cmake --build "$BUILD_DIR" -j2 --target ingotd >/dev/null
-  INGOTD="$BUILD_DIR/ingotd"
-fi
+bench_ingotd
 export INGOTD
 
 WORK=${WORK:-$(mktemp -d /tmp/ingot-run.XXXXXX)}

@@ -24,6 +24,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(dirname "$HERE")
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
 
 SIZES="1k 20k 100k"
 RUNS=3
@@ -65,24 +67,9 @@ for tool in wrk nginx prometheus-node-exporter taskset curl gzip python3 ss pgre
   command -v "$tool" >/dev/null || { echo "scrape.sh: $tool not found" >&2; exit 1; }
 done
 
-if [ -z "${INGOTD:-}" ]; then
-  BUILD_DIR=${BUILD_DIR:-/tmp/ingot-bench-build}
-  echo "# building ingotd (Release) in $BUILD_DIR" >&2
-  if [ ! -f "$BUILD_DIR/CMakeCache.txt" ]; then
-    cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null
-  fi
-  cmake --build "$BUILD_DIR" -j2 --target ingotd >/dev/null
-  INGOTD="$BUILD_DIR/ingotd"
-fi
+bench_ingotd
 
-# Three free consecutive loopback ports from BASE_PORT up (other processes on
-# this shared machine may hold some).
-port_free() { ! ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
-BASE_PORT=${BASE_PORT:-28467}
-for _ in $(seq 100); do
-  port_free "$BASE_PORT" && port_free $((BASE_PORT + 1)) && port_free $((BASE_PORT + 2)) && break
-  BASE_PORT=$((BASE_PORT + 3))
-done
+bench_ports 28467
 P_INGOTD=$BASE_PORT
 P_NGINX=$((BASE_PORT + 1))
 P_NODE=$((BASE_PORT + 2))
